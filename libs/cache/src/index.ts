@@ -1,0 +1,2 @@
+export { createRedis, type Redis } from './redis.js';
+export { ResponseCache, type CacheOutcome } from './response-cache.js';

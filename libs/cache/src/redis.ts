@@ -1,0 +1,21 @@
+import { Redis } from 'ioredis';
+
+export type { Redis };
+
+/**
+ * A Redis connection that fails fast while Redis is down (no offline queue, one retry per
+ * command) and reconnects forever in the background, so callers can treat "down" as "no cache".
+ */
+export function createRedis(url: string): Redis {
+  const redis = new Redis(url, {
+    lazyConnect: false,
+    enableOfflineQueue: false,
+    maxRetriesPerRequest: 1,
+    connectTimeout: 2_000,
+    commandTimeout: 1_000,
+    retryStrategy: (attempt) => Math.min(100 * 2 ** attempt, 2_000),
+  });
+  // Connection errors surface on each command; an unhandled 'error' event would crash the process.
+  redis.on('error', () => undefined);
+  return redis;
+}

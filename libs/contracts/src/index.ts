@@ -1,0 +1,10 @@
+export * from './error-codes.js';
+export * from './prompt-request.js';
+export * from './result.js';
+export * from './job-event.js';
+export * from './dead-letter.js';
+export * from './default-analysis-schema.js';
+export * from './topics.js';
+export * from './headers.js';
+export { compileContract, type ContractCheck } from './compile-contract.js';
+export * from './work-key.js';

@@ -1,0 +1,17 @@
+import { Type, type Static } from '@sinclair/typebox';
+
+/** `sps.job-events.v1`: emitted by the sink after the database commit that ended a job. */
+export const JobEventMessage = Type.Object(
+  {
+    event_id: Type.String({ format: 'uuid' }),
+    type: Type.Union([Type.Literal('job.completed'), Type.Literal('job.failed'), Type.Literal('job.cancelled')]),
+    job_id: Type.String({ format: 'uuid' }),
+    tenant_id: Type.String(),
+    status: Type.Union([Type.Literal('completed'), Type.Literal('failed'), Type.Literal('cancelled')]),
+    webhook_url: Type.Optional(Type.String()),
+    summary: Type.Object({ total: Type.Integer(), successful: Type.Integer(), failed: Type.Integer() }),
+    occurred_at: Type.String({ format: 'date-time' }),
+  },
+  { $id: 'sps.job-events.v1' },
+);
+export type JobEventMessage = Static<typeof JobEventMessage>;

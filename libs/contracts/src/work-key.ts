@@ -1,0 +1,39 @@
+import { createHash } from 'node:crypto';
+import type { PromptRequestMessage } from './prompt-request.js';
+
+/** JSON with object keys sorted, so equal values hash equally whatever their key order. */
+export function canonicalJson(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
+  if (value && typeof value === 'object') {
+    const entries = Object.entries(value as Record<string, unknown>)
+      .filter(([, v]) => v !== undefined)
+      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(',')}}`;
+  }
+  return JSON.stringify(value) ?? 'null';
+}
+
+export function contentHash(value: unknown): string {
+  return createHash('sha256').update(canonicalJson(value)).digest('hex');
+}
+
+/**
+ * The identity of a request's work: everything that changes the answer, nothing that doesn't
+ * (ids, timestamps, cache options). It is the cache key and the Kafka key of the request, so
+ * identical work meets on one partition. Tenants never share answers: the tenant is part of it.
+ */
+export function workKey(request: Pick<PromptRequestMessage, 'tenant_id' | 'prompt' | 'format' | 'schema' | 'options'>): string {
+  const options = request.options ?? {};
+  return contentHash({
+    tenant: request.tenant_id,
+    prompt: request.prompt,
+    format: request.format ?? 'json',
+    schema: request.schema ?? null,
+    provider: options.provider ?? null,
+    model: options.model ?? null,
+    temperature: options.temperature ?? null,
+    max_tokens: options.max_tokens ?? null,
+    redact_pii: options.redact_pii ?? false,
+    restore_pii: options.restore_pii ?? false,
+  });
+}

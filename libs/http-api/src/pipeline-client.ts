@@ -1,0 +1,59 @@
+import { randomUUID } from 'node:crypto';
+import {
+  HEADERS,
+  JSON_CONTENT_TYPE,
+  ServiceError,
+  workKey,
+  type PromptRequestMessage,
+  type ResultMessage,
+} from '@sps/contracts';
+import { jsonValue, toHeaders, type BatchingProducer, type ReplyListener } from '@sps/kafka';
+import { traceHeaders } from '@sps/observability';
+
+/** Publishes prompt requests to the pipeline and, for synchronous calls, waits for the reply. */
+export class PipelineClient {
+  constructor(
+    private readonly producer: BatchingProducer,
+    private readonly requestsTopic: string,
+    private readonly replies: ReplyListener,
+  ) {}
+
+  newRequestId(): string {
+    return randomUUID();
+  }
+
+  /** Resolves once the request is durably on the requests topic (acks=all). */
+  async submit(request: PromptRequestMessage, options: { awaitReply: boolean }): Promise<void> {
+    const reply = options.awaitReply ? this.replies.replyAddress : undefined;
+    await this.producer.send(this.requestsTopic, {
+      key: workKey(request),
+      value: jsonValue(request),
+      headers: toHeaders({
+        [HEADERS.correlationId]: request.request_id,
+        [HEADERS.contentType]: JSON_CONTENT_TYPE,
+        [HEADERS.replyTopic]: reply?.topic,
+        [HEADERS.replyPartition]: reply?.partition,
+        ...traceHeaders(),
+      }),
+    });
+  }
+
+  /** Sends and waits; past the deadline a TIMEOUT error names the request id to read later. */
+  async call(request: PromptRequestMessage, timeoutMs: number): Promise<ResultMessage> {
+    const reply = this.replies.waitFor(request.request_id, timeoutMs);
+    try {
+      await this.submit(request, { awaitReply: true });
+    } catch {
+      this.replies.cancel(request.request_id);
+      throw new ServiceError('SERVICE_UNAVAILABLE', 'the pipeline did not accept the request; nothing was queued');
+    }
+    const value = await reply;
+    if (value === undefined) {
+      throw new ServiceError('TIMEOUT', 'no answer within the deadline; the result can be read later', {
+        request_id: request.request_id,
+        result_url: `/v1/requests/${request.request_id}`,
+      });
+    }
+    return JSON.parse(value?.toString('utf8') ?? 'null') as ResultMessage;
+  }
+}

@@ -1,0 +1,53 @@
+import { randomUUID } from 'node:crypto';
+import Fastify from 'fastify';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import addFormatsModule from 'ajv-formats';
+import type { Database } from '@sps/db';
+import type { Logger } from '@sps/observability';
+import type { Registry } from 'prom-client';
+import type { PipelineClient } from './pipeline-client.js';
+import { authentication } from './plugins/authentication.js';
+import { errorEnvelope } from './plugins/error-envelope.js';
+import { httpMetrics } from './plugins/http-metrics.js';
+import { openapi } from './plugins/openapi.js';
+import { requestIdFrom, requestIdHeader } from './plugins/request-id.js';
+import { analyzeRoutes } from './routes/analyze.js';
+import { healthRoutes, type DependencyCheck } from './routes/health.js';
+import { requestRoutes } from './routes/requests.js';
+import { ErrorEnvelope } from './schemas/errors.js';
+
+const addFormats = (addFormatsModule as unknown as { default?: typeof addFormatsModule }).default ?? addFormatsModule;
+
+export interface ServerDeps {
+  logger: Logger;
+  db: Database;
+  registry: Registry;
+  pipeline: PipelineClient;
+  healthChecks: Record<string, DependencyCheck>;
+  version: string;
+  bodyLimitBytes?: number;
+}
+
+/** The ingest API: one plugin per concern; route schemas drive validation, serialisation and OpenAPI. */
+export async function buildServer(deps: ServerDeps) {
+  const app = Fastify({
+    loggerInstance: deps.logger,
+    bodyLimit: deps.bodyLimitBytes ?? 256 * 1024,
+    requestIdHeader: false,
+    genReqId: (request) => requestIdFrom(request.headers['x-request-id'], randomUUID),
+    ajv: { customOptions: { allErrors: true, coerceTypes: false, removeAdditional: false }, plugins: [addFormats as never] },
+  }).withTypeProvider<TypeBoxTypeProvider>();
+
+  app.addSchema(ErrorEnvelope);
+  await app.register(openapi, { version: deps.version });
+  await app.register(errorEnvelope);
+  await app.register(requestIdHeader);
+  await app.register(httpMetrics, { registry: deps.registry });
+  await app.register(authentication, { db: deps.db });
+  await app.register(healthRoutes, { version: deps.version, checks: deps.healthChecks });
+  await app.register(analyzeRoutes, { pipeline: deps.pipeline });
+  await app.register(requestRoutes, { db: deps.db });
+  return app;
+}
+
+export type ApiServer = Awaited<ReturnType<typeof buildServer>>;

@@ -1,0 +1,31 @@
+import type { Kafka } from 'kafkajs';
+import type { TopicSpec } from '@sps/contracts';
+
+/**
+ * Creates the missing topics with their explicit settings; existing topics are left as they are
+ * (never rely on broker auto-create). Safe to run from every instance at start-up.
+ */
+export async function ensureTopics(kafka: Kafka, specs: TopicSpec[], prefix = ''): Promise<string[]> {
+  const admin = kafka.admin();
+  await admin.connect();
+  try {
+    const existing = new Set(await admin.listTopics());
+    const missing = specs.filter((spec) => !existing.has(prefix + spec.name));
+    if (missing.length === 0) return [];
+    await admin.createTopics({
+      waitForLeaders: true,
+      topics: missing.map((spec) => ({
+        topic: prefix + spec.name,
+        numPartitions: spec.partitions,
+        replicationFactor: -1,
+        configEntries: [
+          { name: 'retention.ms', value: String(spec.retentionMs) },
+          { name: 'cleanup.policy', value: spec.cleanupPolicy },
+        ],
+      })),
+    });
+    return missing.map((spec) => prefix + spec.name);
+  } finally {
+    await admin.disconnect();
+  }
+}

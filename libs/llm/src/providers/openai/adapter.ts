@@ -1,0 +1,47 @@
+import OpenAI from 'openai';
+import type { GenerateRequest, GenerateResult, LanguageModel } from '../../language-model.js';
+import { toProviderError } from './errors.js';
+import { toOpenAIResponseFormat } from './schema-transform.js';
+
+export interface OpenAIModelOptions {
+  /** Name this provider is configured under (`openai`, or e.g. `vllm` for a compatible server). */
+  provider: string;
+  model: string;
+  apiKey: string;
+  /** For OpenAI-compatible servers (vLLM, Ollama, llama.cpp server, LM Studio). */
+  baseURL?: string;
+  timeoutMs?: number;
+}
+
+export function createOpenAIModel(options: OpenAIModelOptions): LanguageModel {
+  // Retries and timeouts belong to the router, so the SDK's own are disabled.
+  const client = new OpenAI({ apiKey: options.apiKey, baseURL: options.baseURL, maxRetries: 0, timeout: options.timeoutMs ?? 60_000 });
+  return {
+    provider: options.provider,
+    model: options.model,
+    async generate(request: GenerateRequest): Promise<GenerateResult> {
+      try {
+        const completion = await client.chat.completions.create(
+          {
+            model: options.model,
+            temperature: request.temperature,
+            max_completion_tokens: request.maxTokens,
+            messages: [{ role: 'system', content: request.system }, ...request.messages],
+            response_format: toOpenAIResponseFormat(request.schemaName, request.schema),
+          },
+          { signal: request.signal },
+        );
+        const choice = completion.choices[0];
+        return {
+          text: choice?.message.content ?? '',
+          tokensIn: completion.usage?.prompt_tokens ?? 0,
+          tokensOut: completion.usage?.completion_tokens ?? 0,
+          model: completion.model || options.model,
+          finishReason: choice?.finish_reason === 'stop' ? 'stop' : choice?.finish_reason === 'length' ? 'length' : 'other',
+        };
+      } catch (error) {
+        throw toProviderError(error, options.provider);
+      }
+    },
+  };
+}

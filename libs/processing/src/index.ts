@@ -1,0 +1,3 @@
+export { RequestProcessor, type RequestProcessorDeps } from './request-processor.js';
+export { ProcessorMetrics } from './processor-metrics.js';
+export { decodeRequest, type DecodedRequest } from './decode-request.js';

@@ -1,0 +1,193 @@
+import {
+  DEFAULT_ANALYSIS_SCHEMA,
+  HEADERS,
+  JSON_CONTENT_TYPE,
+  ServiceError,
+  workKey,
+  type DeadLetterMessage,
+  type PromptRequestMessage,
+  type ResultMessage,
+  type StructuredOutput,
+  type TopicKey,
+} from '@sps/contracts';
+import type { ResponseCache } from '@sps/cache';
+import { headerValue, jsonValue, toHeaders, type BatchingProducer, type KafkaMessage, type Message } from '@sps/kafka';
+import type { SchemaCompiler, StructuredOutputEngine } from '@sps/llm';
+import type { Logger } from '@sps/observability';
+import { decodeRequest } from './decode-request.js';
+import type { ProcessorMetrics } from './processor-metrics.js';
+
+export interface RequestProcessorDeps {
+  engine: StructuredOutputEngine;
+  schemas: SchemaCompiler;
+  cache: ResponseCache<CachedAnswer> | undefined;
+  producer: BatchingProducer;
+  topics: Record<TopicKey, string>;
+  logger: Logger;
+  metrics: ProcessorMetrics;
+}
+
+export interface CachedAnswer {
+  output: Omit<StructuredOutput, 'cached'>;
+}
+
+interface Origin {
+  topic: string;
+  partition: number;
+  message: KafkaMessage;
+}
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+const DEFAULTS = { temperature: 0.1, max_tokens: 2048, cache_ttl: 3600, timeout_ms: 30_000 };
+
+/**
+ * Turns one `sps.requests.v1` message into exactly one outcome: a result on the results topic
+ * (and on the reply address when there is one), or a dead letter plus a failed result.
+ * It resolves only once those are acknowledged, so the offset can then be committed.
+ */
+export class RequestProcessor {
+  constructor(private readonly deps: RequestProcessorDeps) {}
+
+  async handle(message: KafkaMessage, source: { topic: string; partition: number }): Promise<void> {
+    const origin = { ...source, message };
+    const started = performance.now();
+    const decoded = decodeRequest(message.value);
+    if (!decoded.ok) return this.deadLetter(origin, decoded.reason, decoded.requestId, decoded.tenantId);
+    const result = await this.resultFor(decoded.request, started);
+    this.deps.metrics.requests.inc({ status: result.status, code: result.error?.code ?? 'OK' });
+    this.deps.metrics.duration.observe({ status: result.status }, (performance.now() - started) / 1000);
+    await this.publish(result, origin);
+  }
+
+  private async resultFor(request: PromptRequestMessage, started: number): Promise<ResultMessage> {
+    const base = {
+      request_id: request.request_id,
+      tenant_id: request.tenant_id,
+      api_key_id: request.api_key_id,
+      job_id: request.job_id,
+      item_index: request.item_index,
+      prompt: request.prompt,
+      request_params: { format: request.format ?? 'json', schema: request.schema, options: request.options ?? {} },
+    };
+    const finish = (fields: Pick<ResultMessage, 'status' | 'output' | 'error' | 'attempts'>): ResultMessage => ({
+      ...base,
+      ...fields,
+      processing_time_ms: Math.round(performance.now() - started),
+      completed_at: new Date().toISOString(),
+    });
+    try {
+      return finish({ status: 'succeeded', ...(await this.answer(request)) });
+    } catch (error) {
+      const serviceError =
+        error instanceof ServiceError ? error : new ServiceError('INTERNAL_ERROR', 'unexpected processing failure');
+      if (!(error instanceof ServiceError)) this.deps.logger.error({ err: error, request_id: request.request_id }, 'processing failed');
+      const { attempts, ...details } = serviceError.details ?? {};
+      return finish({
+        status: 'failed',
+        error: { code: serviceError.code, message: serviceError.message, ...(Object.keys(details).length ? { details } : {}) },
+        attempts: Array.isArray(attempts) ? attempts : [],
+      });
+    }
+  }
+
+  private async answer(request: PromptRequestMessage): Promise<Pick<ResultMessage, 'output' | 'attempts'>> {
+    const options = { ...DEFAULTS, ...request.options };
+    const deadline = request.deadline_at ? Date.parse(request.deadline_at) : Date.now() + options.timeout_ms;
+    if (Date.now() >= deadline) throw new ServiceError('TIMEOUT', 'deadline passed before processing started');
+    const schema = this.deps.schemas.compile((request.schema as Record<string, unknown> | undefined) ?? DEFAULT_ANALYSIS_SCHEMA);
+    const key = workKey(request);
+    const cached = options.bypass_cache ? undefined : await this.cacheLookup(key);
+    if (cached) return { output: { ...cached.output, cached: true }, attempts: [] };
+
+    const answer = await this.deps.engine.run({
+      prompt: request.prompt,
+      schema,
+      isDefaultAnalysis: request.schema === undefined,
+      temperature: options.temperature,
+      maxTokens: options.max_tokens,
+      signal: AbortSignal.timeout(Math.max(deadline - Date.now(), 1)),
+    });
+    for (const attempt of answer.attempts) {
+      this.deps.metrics.providerCalls.inc({ provider: attempt.provider, outcome: attempt.outcome });
+      this.deps.metrics.tokens.inc({ provider: attempt.provider, direction: 'in' }, attempt.tokens_in);
+      this.deps.metrics.tokens.inc({ provider: attempt.provider, direction: 'out' }, attempt.tokens_out);
+    }
+    const output: CachedAnswer['output'] = {
+      data: answer.data,
+      output_format: 'json',
+      validation_status: 'passed',
+      provider_used: answer.provider,
+      model: answer.model,
+      repaired: answer.repaired,
+      original_language: languageOf(answer.data),
+    };
+    if (this.deps.cache && !options.bypass_cache) await this.deps.cache.set(key, { output }, options.cache_ttl);
+    return { output: { ...output, cached: false }, attempts: answer.attempts };
+  }
+
+  private async cacheLookup(key: string): Promise<CachedAnswer | undefined> {
+    if (!this.deps.cache) return undefined;
+    const outcome = await this.deps.cache.get(key);
+    this.deps.metrics.cache.inc({ outcome: outcome.status });
+    return outcome.status === 'hit' ? outcome.value : undefined;
+  }
+
+  private async publish(result: ResultMessage, origin: Origin): Promise<void> {
+    const headers = toHeaders({
+      [HEADERS.correlationId]: result.request_id,
+      [HEADERS.contentType]: JSON_CONTENT_TYPE,
+      [HEADERS.traceparent]: headerValue(origin.message.headers, HEADERS.traceparent),
+    });
+    const record: Message = { key: result.request_id, value: jsonValue(result), headers };
+    const sends = [this.deps.producer.send(this.deps.topics.results, record)];
+    const replyTopic = headerValue(origin.message.headers, HEADERS.replyTopic);
+    const replyPartition = headerValue(origin.message.headers, HEADERS.replyPartition);
+    if (replyTopic) {
+      sends.push(this.deps.producer.send(replyTopic, { ...record, partition: replyPartition === undefined ? undefined : Number(replyPartition) }));
+    }
+    await Promise.all(sends);
+  }
+
+  private async deadLetter(origin: Origin, reason: string, requestId?: string, tenantId?: string): Promise<void> {
+    this.deps.metrics.deadLetters.inc();
+    this.deps.logger.warn({ topic: origin.topic, partition: origin.partition, offset: origin.message.offset, reason }, 'dead letter');
+    const letter: DeadLetterMessage = {
+      reason,
+      error_code: 'CONTRACT_VIOLATION',
+      source: { topic: origin.topic, partition: origin.partition, offset: origin.message.offset },
+      original_value: origin.message.value?.toString('utf8') ?? null,
+      failed_at: new Date().toISOString(),
+    };
+    await this.deps.producer.send(this.deps.topics.requestsDlq, {
+      key: origin.message.key,
+      value: jsonValue(letter),
+      headers: toHeaders({
+        [HEADERS.dlqReason]: reason.slice(0, 1000),
+        [HEADERS.dlqErrorCode]: 'CONTRACT_VIOLATION',
+        [HEADERS.contentType]: JSON_CONTENT_TYPE,
+      }),
+    });
+    // Answer the refusal only when its ids are usable downstream (the sink keys rows on a uuid).
+    if (requestId && UUID.test(requestId) && tenantId && tenantId.length <= 64) {
+      await this.publish(
+        {
+          request_id: requestId,
+          tenant_id: tenantId,
+          status: 'failed',
+          error: { code: 'CONTRACT_VIOLATION', message: reason },
+          prompt: '',
+          request_params: {},
+          attempts: [],
+          processing_time_ms: 0,
+          completed_at: new Date().toISOString(),
+        },
+        origin,
+      );
+    }
+  }
+}
+
+function languageOf(data: unknown): string {
+  const language = (data as { original_language?: unknown } | null)?.original_language;
+  return typeof language === 'string' && /^[a-z]{2}$/.test(language) ? language : 'und';
+}

@@ -1,0 +1,1 @@
+export { ResultsSink, type ResultsSinkOptions } from './results-sink.js';

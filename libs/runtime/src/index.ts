@@ -1,0 +1,1 @@
+export { runService, type ServiceHandle } from './run-service.js';

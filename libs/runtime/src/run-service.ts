@@ -1,0 +1,48 @@
+import type { Logger } from '@sps/observability';
+
+export interface ServiceHandle {
+  /** Stop taking work, finish in-flight work, commit, disconnect — in that order. */
+  stop(): Promise<void>;
+}
+
+/**
+ * Starts a service and stops it gracefully on SIGINT/SIGTERM. A second signal, or a stop that
+ * outlives `graceMs`, exits at once: redelivery covers whatever was not committed.
+ */
+export async function runService(
+  logger: Logger,
+  start: () => Promise<ServiceHandle>,
+  graceMs: number,
+): Promise<void> {
+  let handle: ServiceHandle;
+  try {
+    handle = await start();
+  } catch (error) {
+    logger.fatal({ err: error }, 'start-up failed');
+    process.exit(1);
+  }
+  let stopping = false;
+  const stop = async (signal: string) => {
+    if (stopping) {
+      logger.warn({ signal }, 'second signal: exiting now');
+      process.exit(1);
+    }
+    stopping = true;
+    logger.info({ signal }, 'shutting down');
+    const timer = setTimeout(() => {
+      logger.error({ graceMs }, 'graceful shutdown took too long: exiting');
+      process.exit(1);
+    }, graceMs + 5_000);
+    timer.unref();
+    try {
+      await handle.stop();
+      logger.info('stopped cleanly');
+      process.exit(0);
+    } catch (error) {
+      logger.error({ err: error }, 'error during shutdown');
+      process.exit(1);
+    }
+  };
+  process.on('SIGINT', () => void stop('SIGINT'));
+  process.on('SIGTERM', () => void stop('SIGTERM'));
+}

@@ -1,0 +1,4 @@
+export { FakeProviderServer, type FakeStep, type FakeProviderOptions } from './fake-provider/server.js';
+export { generateInstance } from './fake-provider/generate-instance.js';
+export { resolveTestEndpoints, type TestEndpoints } from './endpoints.js';
+export { spawnService, freePort, type RunningService } from './spawn-service.js';

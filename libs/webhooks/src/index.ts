@@ -1,0 +1,2 @@
+export { WebhookDispatcher, type WebhookDispatcherOptions } from './webhook-dispatcher.js';
+export { signPayload } from './sign.js';
