@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# `npm test`: installs what the tests need, starts the local stack, checks types and lint, runs
+# every test (unit and integration), and ends with one summary line.
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+started=$(date +%s)
+
+step() { printf '\n== %s (%ss)\n' "$*" "$(($(date +%s) - started))"; }
+
+step "dependencies"
+if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+  npm ci --no-audit --no-fund --loglevel=error
+fi
+
+step "local stack (Kafka, PostgreSQL, Redis)"
+bash deploy/local/stack.sh start >/dev/null
+set -a
+# shellcheck disable=SC1090
+source <(bash deploy/local/stack.sh env)
+set +a
+
+step "typecheck"
+npx tsc -p tsconfig.json
+
+step "lint"
+npx eslint .
+
+step "tests"
+mkdir -p .stack
+status=0
+npx vitest run --reporter=default --reporter=json --outputFile.json=.stack/test-results.json "$@" || status=$?
+
+node -e '
+  const r = require("./.stack/test-results.json");
+  console.log(`\ntests: ${r.numPassedTests} passed, ${r.numFailedTests} failed, ${r.numPendingTests + r.numTodoTests} skipped`);
+' || true
+step "done"
+exit "$status"
