@@ -50,9 +50,10 @@ rootLogger.appenderRef.file.ref = file
 PROPS
 }
 
+JAVA_OPTS=(-Xms256m -Xmx1g -XX:+UseG1GC -Djava.awt.headless=true)
+
 java_kafka() {
-  java -Xms256m -Xmx1g -XX:+UseG1GC -Djava.awt.headless=true \
-    -Dlog4j2.configurationFile="$KAFKA_DATA/log4j2.properties" -cp "$KAFKA_LIBS/*" "$@"
+  java "${JAVA_OPTS[@]}" -Dlog4j2.configurationFile="$KAFKA_DATA/log4j2.properties" -cp "$KAFKA_LIBS/*" "$@"
 }
 
 start() {
@@ -65,7 +66,9 @@ start() {
       -c "$KAFKA_DATA/server.properties" >"$KAFKA_DATA/logs/format.log" 2>&1 || die "kafka format failed: $KAFKA_DATA/logs/format.log"
   fi
   log "starting kafka on 127.0.0.1:$KAFKA_PORT"
-  java_kafka kafka.Kafka "$KAFKA_DATA/server.properties" >"$KAFKA_DATA/logs/stdout.log" 2>&1 &
+  # Started directly (not through a function) so that $! is the JVM itself, which stop signals.
+  nohup java "${JAVA_OPTS[@]}" -Dlog4j2.configurationFile="$KAFKA_DATA/log4j2.properties" -cp "$KAFKA_LIBS/*" \
+    kafka.Kafka "$KAFKA_DATA/server.properties" >"$KAFKA_DATA/logs/stdout.log" 2>&1 &
   echo $! >"$KAFKA_DATA/kafka.pid"
   wait_for_port "$KAFKA_PORT" 90 kafka
 }
@@ -78,6 +81,7 @@ stop() {
     log "stopping kafka"
     kill -TERM "$pid" 2>/dev/null || true
     for _ in $(seq 1 150); do kill -0 "$pid" 2>/dev/null || break; sleep 0.2; done
+    kill -0 "$pid" 2>/dev/null && { log "kafka did not stop in 30s: killing it"; kill -KILL "$pid"; }
   fi
   rm -f "$pid_file"
 }

@@ -17,8 +17,9 @@ export function hashApiKey(key: string): string {
 export async function createApiKey(
   db: Database,
   input: { tenant: string; name: string; rateLimitPerHour?: number; expiresAt?: Date },
-): Promise<{ key: string; apiKeyId: string; tenantId: string }> {
+): Promise<{ key: string; apiKeyId: string; tenantId: string; webhookSecret: string }> {
   const key = `sk_${randomBytes(24).toString('base64url')}`;
+  const webhookSecret = `whsec_${randomBytes(24).toString('base64')}`;
   return db.transaction().execute(async (trx) => {
     const tenant = await trx
       .insertInto('tenants')
@@ -35,11 +36,11 @@ export async function createApiKey(
         name: input.name,
         rate_limit_per_hour: input.rateLimitPerHour ?? 1000,
         expires_at: input.expiresAt ?? null,
-        webhook_secret: `whsec_${randomBytes(24).toString('base64')}`,
+        webhook_secret: webhookSecret,
       })
       .returning('id')
       .executeTakeFirstOrThrow();
-    return { key, apiKeyId: row.id, tenantId: tenant.id };
+    return { key, apiKeyId: row.id, tenantId: tenant.id, webhookSecret };
   });
 }
 
@@ -54,4 +55,24 @@ export async function findActiveKey(db: Database, keyHash: string): Promise<Auth
     .where((eb) => eb.or([eb('expires_at', 'is', null), eb('expires_at', '>', new Date())]))
     .executeTakeFirst();
   return row && { apiKeyId: row.id, tenantId: row.tenant_id, name: row.name, rateLimitPerHour: row.rate_limit_per_hour };
+}
+
+export async function listApiKeys(db: Database, tenant?: string) {
+  let query = db
+    .selectFrom('api_keys')
+    .innerJoin('tenants', 'tenants.id', 'api_keys.tenant_id')
+    .select(['api_keys.id', 'tenants.name as tenant', 'api_keys.name', 'key_prefix', 'rate_limit_per_hour', 'api_keys.created_at', 'expires_at', 'revoked_at'])
+    .orderBy('api_keys.created_at');
+  if (tenant) query = query.where('tenants.name', '=', tenant);
+  return query.execute();
+}
+
+export async function revokeApiKey(db: Database, id: string): Promise<boolean> {
+  const result = await db
+    .updateTable('api_keys')
+    .set({ revoked_at: new Date(), is_active: false })
+    .where('id', '=', id)
+    .where('revoked_at', 'is', null)
+    .executeTakeFirst();
+  return result.numUpdatedRows > 0n;
 }

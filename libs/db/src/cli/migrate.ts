@@ -1,7 +1,7 @@
 import { loadConfig, DatabaseConfig } from '@sps/config';
 import { Type } from '@sinclair/typebox';
-import { createDatabase } from './database.js';
-import { migrateToLatest } from './migrate.js';
+import { createDatabase } from '../database.js';
+import { migrateToLatest } from '../migrate.js';
 
 const config = loadConfig(Type.Object(DatabaseConfig));
 const db = createDatabase({ url: config.DATABASE_URL, poolSize: 1, applicationName: 'sps-migrate' });
