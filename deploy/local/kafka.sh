@@ -13,7 +13,8 @@ provision() {
   log "resolving Kafka $KAFKA_VERSION jars with Maven (first run only)"
   rm -rf "$KAFKA_LIBS" && mkdir -p "$KAFKA_LIBS"
   mvn -q -B -Dstyle.color=never -f "$REPO_ROOT/deploy/local/kafka/pom.xml" dependency:copy-dependencies \
-    -Dkafka.version="$KAFKA_VERSION" -DincludeScope=runtime -DoutputDirectory="$KAFKA_LIBS" >&2
+    -Dkafka.version="$KAFKA_VERSION" -DincludeScope=runtime -DoutputDirectory="$KAFKA_LIBS" >"$SPS_CACHE_DIR/maven.log" 2>&1 ||
+    die "maven could not resolve the Kafka jars: see $SPS_CACHE_DIR/maven.log"
   touch "$KAFKA_LIBS/.complete"
 }
 
