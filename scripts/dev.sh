@@ -19,15 +19,15 @@ npm run --silent migrate
 
 pids=()
 run() { # name, command...
-  local name=$1; shift
-  ("$@" 2>&1 | sed -u "s/^/[$name] /") &
+  # Each app runs in its own session so that Ctrl-C reaches only this script, which then sends
+  # every app exactly one SIGTERM (a second signal would make an app exit without draining).
+  setsid bash -c '"$@" 2>&1 | sed -u "s/^/[$0] /"' "$@" &
   pids+=($!)
 }
 stop_all() {
   trap - INT TERM
   echo; echo "stopping apps..."
-  pkill -TERM -f "apps/(ingest-api|processor|sink|webhook-dispatcher)/src/main.ts" 2>/dev/null || true
-  pkill -TERM -f "fake-provider/main.ts" 2>/dev/null || true
+  pkill -TERM -f "^node --import tsx (apps/[a-z-]+/src|libs/testing/src/fake-provider)/main.ts" 2>/dev/null || true
   wait "${pids[@]}" 2>/dev/null || true
   echo "stopped. (the stack keeps running: npm run stack -- stop)"
 }
@@ -35,10 +35,10 @@ trap stop_all INT TERM
 
 if [ -z "${OPENAI_API_KEY:-}" ]; then
   export OPENAI_API_KEY=sk-fake OPENAI_BASE_URL="http://127.0.0.1:$FAKE_PROVIDER_PORT/v1"
-  run fake-provider env FAKE_PROVIDER_PORT="$FAKE_PROVIDER_PORT" npx tsx libs/testing/src/fake-provider/main.ts
+  run fake-provider env FAKE_PROVIDER_PORT="$FAKE_PROVIDER_PORT" node --import tsx libs/testing/src/fake-provider/main.ts
 fi
 export PORT HOST="${HOST:-127.0.0.1}"
-for app in sink processor webhook-dispatcher ingest-api; do run "$app" npx tsx "apps/$app/src/main.ts"; done
+for app in sink processor webhook-dispatcher ingest-api; do run "$app" node --import tsx "apps/$app/src/main.ts"; done
 
 KEY_FILE=.stack/dev-api-key
 [ -s "$KEY_FILE" ] || npm run --silent keys -- create --tenant dev --name dev --json | node -e \

@@ -6,8 +6,9 @@ export interface ServiceHandle {
 }
 
 /**
- * Starts a service and stops it gracefully on SIGINT/SIGTERM. A second signal, or a stop that
- * outlives `graceMs`, exits at once: redelivery covers whatever was not committed.
+ * Starts a service and stops it gracefully on SIGINT/SIGTERM. A second signal (after a moment:
+ * wrappers such as npm or tsx often relay the first one), or a stop that outlives `graceMs`, exits
+ * at once: redelivery covers whatever was not committed.
  */
 export async function runService(
   logger: Logger,
@@ -21,13 +22,14 @@ export async function runService(
     logger.fatal({ err: error }, 'start-up failed');
     process.exit(1);
   }
-  let stopping = false;
+  let stoppingSince: number | undefined;
   const stop = async (signal: string) => {
-    if (stopping) {
+    if (stoppingSince !== undefined) {
+      if (Date.now() - stoppingSince < 2_000) return;
       logger.warn({ signal }, 'second signal: exiting now');
       process.exit(1);
     }
-    stopping = true;
+    stoppingSince = Date.now();
     logger.info({ signal }, 'shutting down');
     const timer = setTimeout(() => {
       logger.error({ graceMs }, 'graceful shutdown took too long: exiting');
