@@ -7,11 +7,27 @@ export interface ChatMessage {
   content: string;
 }
 
+/**
+ * A caller's schema mapped to what one provider accepts natively. Never over-constrains: what
+ * cannot be expressed is dropped (the final validation still enforces the original), and an
+ * optional property the provider needs as required becomes nullable, its null removed by restore.
+ */
+export interface SchemaTransform {
+  /** The schema to send natively, or undefined when the provider can't take it (JSON mode + prompt). */
+  providerSchema: Record<string, unknown> | undefined;
+  /** Maps an answer given under providerSchema back to the original's shape (unwrap root, drop added nulls). */
+  restore(instance: unknown): unknown;
+  /** Human-readable list of what was dropped or rewritten. */
+  notes: string[];
+}
+
+export type SchemaTransformer = (schema: Record<string, unknown>) => SchemaTransform;
+
 export interface GenerateRequest {
   system: string;
   messages: ChatMessage[];
-  /** The caller's full JSON Schema; the adapter maps it to what its provider accepts. */
-  schema: Record<string, unknown>;
+  /** The caller's schema as transformed for this provider by its own `transformSchema`. */
+  schema: SchemaTransform;
   schemaName: string;
   temperature: number;
   maxTokens: number;
@@ -30,5 +46,7 @@ export interface LanguageModel {
   /** Configured name, e.g. `openai` or `local-vllm`. */
   readonly provider: string;
   readonly model: string;
+  /** Pure and deterministic; the engine caches it per schema. */
+  transformSchema: SchemaTransformer;
   generate(request: GenerateRequest): Promise<GenerateResult>;
 }

@@ -67,6 +67,7 @@ export class StructuredOutputEngine {
     | { kind: 'provider-error'; error: ProviderError }
   > {
     const messages: ChatMessage[] = [{ role: 'user', content: request.prompt }];
+    const transform = model.transformSchema(request.schema.schema);
     let errors: ErrorDetail[] = [];
     for (let attempt = 0; attempt < this.options.maxAttemptsPerProvider; attempt++) {
       const started = performance.now();
@@ -85,7 +86,7 @@ export class StructuredOutputEngine {
         result = await model.generate({
           system: systemPrompt(request.schema.schema, request.isDefaultAnalysis),
           messages,
-          schema: request.schema.schema,
+          schema: transform,
           schemaName: request.isDefaultAnalysis ? 'analysis' : 'response',
           temperature: request.temperature,
           maxTokens: request.maxTokens,
@@ -98,6 +99,7 @@ export class StructuredOutputEngine {
       }
       const usage = { tokens_in: result.tokensIn, tokens_out: result.tokensOut, model: result.model };
       const extracted = extractJson(result.text);
+      if (extracted.ok) extracted.value = transform.restore(extracted.value);
       errors = extracted.ok ? request.schema.validate(extracted.value) : [{ path: '$', message: extracted.reason }];
       if (extracted.ok && errors.length === 0) {
         record({ ...usage, outcome: extracted.repaired ? 'repaired' : 'valid' });

@@ -1,7 +1,8 @@
 import OpenAI from 'openai';
 import type { GenerateRequest, GenerateResult, LanguageModel } from '../../language-model.js';
 import { toProviderError } from './errors.js';
-import { toOpenAIResponseFormat } from './schema-transform.js';
+import { toResponseFormat } from './response-format.js';
+import { transformSchema } from './schema-transform.js';
 
 export interface OpenAIModelOptions {
   /** Name this provider is configured under (`openai`, or e.g. `vllm` for a compatible server). */
@@ -19,6 +20,7 @@ export function createOpenAIModel(options: OpenAIModelOptions): LanguageModel {
   return {
     provider: options.provider,
     model: options.model,
+    transformSchema,
     async generate(request: GenerateRequest): Promise<GenerateResult> {
       try {
         const completion = await client.chat.completions.create(
@@ -27,7 +29,7 @@ export function createOpenAIModel(options: OpenAIModelOptions): LanguageModel {
             temperature: request.temperature,
             max_completion_tokens: request.maxTokens,
             messages: [{ role: 'system', content: request.system }, ...request.messages],
-            response_format: toOpenAIResponseFormat(request.schemaName, request.schema),
+            response_format: toResponseFormat(request.schemaName, request.schema),
           },
           { signal: request.signal },
         );
