@@ -41,7 +41,7 @@ describe('walking skeleton (real Kafka, Postgres, Redis; fake provider)', () => 
     expect(response.headers.get('x-request-id')).toBeTruthy();
     expect(pipeline.fake.calls).toBe(1);
     // The provider received the schema natively, through the official SDK.
-    expect(pipeline.fake.requests[0]?.response_format?.type).toBe('json_schema');
+    expect(pipeline.fake.requests[0]?.schema).toMatchObject({ properties: { intent: { type: 'string' } } });
 
     const rows = await waitUntil(async () => {
       const found = await pipeline.db.selectFrom('request_logs').selectAll().where('request_id', '=', body.request_id).execute();

@@ -3,7 +3,7 @@ import { CommonConfig, KafkaConfig, RedisConfig, loadConfig } from '@sps/config'
 import { TOPICS, topicNames } from '@sps/contracts';
 import { ResponseCache, createRedis } from '@sps/cache';
 import { BatchingProducer, ConcurrentConsumer, createKafka, createProducer, ensureTopics } from '@sps/kafka';
-import { ProviderConfig, SchemaCompiler, StructuredOutputEngine, createModels } from '@sps/llm';
+import { ProviderConfig, SchemaCompiler, StructuredOutputEngine, createRouter } from '@sps/llm';
 import { createLogger, createMetricsRegistry, startMetricsServer } from '@sps/observability';
 import { ProcessorMetrics, RequestProcessor } from '@sps/processing';
 import { runService } from '@sps/runtime';
@@ -32,8 +32,9 @@ await runService(
     const redis = config.CACHE_ENABLED ? createRedis(config.REDIS_URL) : undefined;
     const producer = createProducer(kafka);
     await producer.connect();
+    const { router, prices } = createRouter(config);
     const processor = new RequestProcessor({
-      engine: new StructuredOutputEngine({ models: createModels(config), maxAttemptsPerProvider: config.LLM_MAX_ATTEMPTS }),
+      engine: new StructuredOutputEngine({ router, prices, maxAttemptsPerProvider: config.LLM_MAX_ATTEMPTS }),
       schemas: new SchemaCompiler(),
       cache: redis && new ResponseCache(redis),
       producer: new BatchingProducer(producer),

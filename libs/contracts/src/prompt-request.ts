@@ -12,6 +12,8 @@ export const OutputFormat = Type.Union([Type.Literal('json'), Type.Literal('xml'
   description: 'json returns the validated instance; xml returns the same instance serialised as XML',
 });
 
+export const ROUTING_POLICIES = ['priority', 'latency', 'cost', 'least-busy'] as const;
+
 /** Seed 4.1 PromptOptions, extended with what the pipeline needs. Unknown options are rejected. */
 export const PromptOptions = Type.Object(
   {
@@ -20,7 +22,14 @@ export const PromptOptions = Type.Object(
     cache_ttl: Type.Integer({ minimum: 60, maximum: 86_400, default: 3600, description: 'seconds' }),
     bypass_cache: Type.Boolean({ default: false }),
     provider: Type.Optional(Type.String({ minLength: 1, maxLength: 64, description: 'configured provider name' })),
-    model: Type.Optional(Type.String({ minLength: 1, maxLength: 128 })),
+    model: Type.Optional(Type.String({ minLength: 1, maxLength: 128, description: 'overrides the provider model' })),
+    routing: Type.Optional(
+      Type.Unsafe<(typeof ROUTING_POLICIES)[number]>({
+        type: 'string',
+        enum: ROUTING_POLICIES,
+        description: 'provider order: priority (configured order, default), latency (EWMA), cost, least-busy',
+      }),
+    ),
     temperature: Type.Number({ minimum: 0, maximum: 1, default: 0.1 }),
     max_tokens: Type.Integer({ minimum: 100, maximum: 4096, default: 2048 }),
     timeout_ms: Type.Integer({ minimum: 1000, maximum: 120_000, default: 30_000, description: 'deadline for a synchronous answer' }),

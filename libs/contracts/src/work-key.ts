@@ -31,6 +31,7 @@ export function workKey(request: Pick<PromptRequestMessage, 'tenant_id' | 'promp
     schema: request.schema ?? null,
     provider: options.provider ?? null,
     model: options.model ?? null,
+    routing: options.routing ?? null,
     temperature: options.temperature ?? null,
     max_tokens: options.max_tokens ?? null,
     redact_pii: options.redact_pii ?? false,

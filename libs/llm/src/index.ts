@@ -1,7 +1,12 @@
-export type { LanguageModel, GenerateRequest, GenerateResult, ChatMessage } from './language-model.js';
+export type { LanguageModel, GenerateRequest, GenerateResult, ChatMessage, SchemaTransform } from './language-model.js';
 export { ProviderError, type ProviderErrorClass } from './provider-error.js';
 export { createOpenAIModel, type OpenAIModelOptions } from './providers/openai/index.js';
+export { createAnthropicModel, type AnthropicModelOptions } from './providers/anthropic/index.js';
+export { createGeminiModel, type GeminiModelOptions } from './providers/gemini/index.js';
 export { SchemaCompiler, type CompiledSchema } from './validation/schema-compiler.js';
 export { extractJson, type ExtractedJson } from './engine/extract-json.js';
 export { StructuredOutputEngine, type StructuredRequest, type StructuredAnswer } from './engine/structured-output-engine.js';
-export { ProviderConfig, createModels } from './provider-config.js';
+export { ProviderRouter, ROUTING_POLICIES, type RoutingPolicy, type RouteSelection } from './routing/router.js';
+export { ResilientProvider, DEFAULT_RESILIENCE, type ResilienceSettings } from './routing/resilient-provider.js';
+export { DEFAULT_PRICES, costUsd, type PriceTable } from './routing/price-table.js';
+export { ProviderConfig, createRouter } from './provider-config.js';

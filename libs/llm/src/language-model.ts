@@ -29,6 +29,8 @@ export interface GenerateRequest {
   /** The caller's schema as transformed for this provider by its own `transformSchema`. */
   schema: SchemaTransform;
   schemaName: string;
+  /** Overrides the adapter's configured model. */
+  model?: string;
   temperature: number;
   maxTokens: number;
   signal: AbortSignal;

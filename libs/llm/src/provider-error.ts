@@ -1,4 +1,13 @@
-export type ProviderErrorClass = 'rate_limited' | 'server_error' | 'timeout' | 'bad_request' | 'auth' | 'network' | 'unknown';
+export type ProviderErrorClass =
+  | 'rate_limited'
+  | 'server_error'
+  | 'timeout'
+  | 'bad_request'
+  | 'auth'
+  | 'network'
+  | 'circuit_open'
+  | 'overloaded'
+  | 'unknown';
 
 /** A provider failure, classified so that routing can decide to retry, fall back or give up. */
 export class ProviderError extends Error {

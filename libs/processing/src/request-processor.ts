@@ -105,6 +105,7 @@ export class RequestProcessor {
       isDefaultAnalysis: request.schema === undefined,
       temperature: options.temperature,
       maxTokens: options.max_tokens,
+      route: { provider: options.provider, model: options.model, policy: options.routing },
       signal: AbortSignal.timeout(Math.max(deadline - Date.now(), 1)),
     });
     for (const attempt of answer.attempts) {

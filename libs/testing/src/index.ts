@@ -1,4 +1,10 @@
-export { FakeProviderServer, type FakeStep, type FakeProviderOptions } from './fake-provider/server.js';
+export {
+  FakeProviderServer,
+  type FakeStep,
+  type FakeProviderOptions,
+  type FakeProviderName,
+  type SchemaRuleCheck,
+} from './fake-provider/server.js';
 export { generateInstance } from './fake-provider/generate-instance.js';
 export { resolveTestEndpoints, type TestEndpoints } from './endpoints.js';
 export { spawnService, freePort, type RunningService } from './spawn-service.js';

@@ -1,9 +1,13 @@
 import { ServiceError, type ErrorDetail, type ProviderAttempt } from '@sps/contracts';
-import type { ChatMessage, LanguageModel } from '../language-model.js';
+import type { ChatMessage, GenerateResult, SchemaTransform } from '../language-model.js';
 import { ProviderError } from '../provider-error.js';
+import { costUsd, type PriceTable } from '../routing/price-table.js';
+import type { ResilientProvider } from '../routing/resilient-provider.js';
+import type { ProviderRouter, RouteSelection } from '../routing/router.js';
 import type { CompiledSchema } from '../validation/schema-compiler.js';
 import { extractJson } from './extract-json.js';
 import { feedbackPrompt, systemPrompt } from './prompts.js';
+import { TransformCache } from './transform-cache.js';
 
 export interface StructuredRequest {
   prompt: string;
@@ -12,6 +16,7 @@ export interface StructuredRequest {
   temperature: number;
   maxTokens: number;
   signal: AbortSignal;
+  route?: RouteSelection;
 }
 
 export interface StructuredAnswer {
@@ -23,28 +28,40 @@ export interface StructuredAnswer {
 }
 
 interface EngineOptions {
-  /** Providers in fallback order. */
-  models: LanguageModel[];
-  /** Calls per provider, the first included, before falling back (feedback on each retry). */
+  router: ProviderRouter;
+  /** Answers asked of one provider, the first included, before falling back (feedback on each retry). */
   maxAttemptsPerProvider: number;
+  prices: PriceTable;
 }
 
+type ProviderOutcome =
+  | { kind: 'answer'; answer: Omit<StructuredAnswer, 'attempts'> }
+  | { kind: 'invalid'; errors: ErrorDetail[] }
+  | { kind: 'provider-error'; error: ProviderError };
+
 /**
- * Prompt + schema in, a valid instance out, or a ServiceError with every reason: tries each
- * provider in turn; an invalid answer is sent back with the validation errors as feedback.
+ * Prompt + schema in, a valid instance out, or a ServiceError with every reason. Providers are
+ * tried in the router's order; an invalid answer is asked again with the validation errors as
+ * feedback; each call (retries included) is recorded with tokens, cost, latency and outcome.
  */
 export class StructuredOutputEngine {
+  private readonly transforms = new TransformCache();
+
   constructor(private readonly options: EngineOptions) {}
 
   async run(request: StructuredRequest): Promise<StructuredAnswer> {
     const attempts: ProviderAttempt[] = [];
     let lastErrors: ErrorDetail[] = [];
     let lastProviderError: ProviderError | undefined;
-    for (const model of this.options.models) {
-      const outcome = await this.tryModel(model, request, attempts);
+    for (const provider of this.options.router.order(request.route)) {
+      if (request.signal.aborted) break;
+      const outcome = await this.tryProvider(provider, request, attempts);
       if (outcome.kind === 'answer') return { ...outcome.answer, attempts };
       if (outcome.kind === 'invalid') lastErrors = outcome.errors;
       else lastProviderError = outcome.error;
+    }
+    if (request.signal.aborted && lastErrors.length === 0) {
+      throw new ServiceError('TIMEOUT', 'the request deadline passed before a valid answer', { attempts });
     }
     if (lastErrors.length > 0) {
       throw new ServiceError('VALIDATION_FAILED', 'no provider produced an answer that satisfies the schema', {
@@ -57,57 +74,73 @@ export class StructuredOutputEngine {
     });
   }
 
-  private async tryModel(
-    model: LanguageModel,
-    request: StructuredRequest,
-    attempts: ProviderAttempt[],
-  ): Promise<
-    | { kind: 'answer'; answer: Omit<StructuredAnswer, 'attempts'> }
-    | { kind: 'invalid'; errors: ErrorDetail[] }
-    | { kind: 'provider-error'; error: ProviderError }
-  > {
+  private async tryProvider(provider: ResilientProvider, request: StructuredRequest, attempts: ProviderAttempt[]): Promise<ProviderOutcome> {
+    const transform = this.transforms.get(provider.model, request.schema);
     const messages: ChatMessage[] = [{ role: 'user', content: request.prompt }];
-    const transform = model.transformSchema(request.schema.schema);
     let errors: ErrorDetail[] = [];
-    for (let attempt = 0; attempt < this.options.maxAttemptsPerProvider; attempt++) {
-      const started = performance.now();
-      const record = (fields: Partial<ProviderAttempt> & Pick<ProviderAttempt, 'outcome'>) =>
-        attempts.push({
-          provider: model.provider,
-          model: model.model,
-          tokens_in: 0,
-          tokens_out: 0,
-          cost_usd: 0,
-          latency_ms: Math.round(performance.now() - started),
-          ...fields,
-        });
-      let result;
+    for (let round = 0; round < this.options.maxAttemptsPerProvider; round++) {
+      let result: GenerateResult;
+      let latencyMs = 0;
       try {
-        result = await model.generate({
-          system: systemPrompt(request.schema.schema, request.isDefaultAnalysis),
-          messages,
-          schema: transform,
-          schemaName: request.isDefaultAnalysis ? 'analysis' : 'response',
-          temperature: request.temperature,
-          maxTokens: request.maxTokens,
-          signal: request.signal,
-        });
+        result = await provider.call(
+          {
+            system: systemPrompt(request.schema.schema, request.isDefaultAnalysis),
+            messages,
+            schema: transform,
+            schemaName: request.isDefaultAnalysis ? 'analysis' : 'response',
+            model: request.route?.model,
+            temperature: request.temperature,
+            maxTokens: request.maxTokens,
+            signal: request.signal,
+          },
+          (call) => {
+            // A successful call is recorded below, once its answer has been judged.
+            if (call.error) attempts.push(this.attempt(provider, undefined, call.latencyMs, 'error', call.error.errorClass));
+            else latencyMs = call.latencyMs;
+          },
+        );
       } catch (error) {
-        const providerError = error instanceof ProviderError ? error : new ProviderError('unknown', String(error), model.provider);
-        record({ outcome: 'error', error_class: providerError.errorClass });
-        return { kind: 'provider-error', error: providerError };
+        return { kind: 'provider-error', error: error as ProviderError };
       }
-      const usage = { tokens_in: result.tokensIn, tokens_out: result.tokensOut, model: result.model };
-      const extracted = extractJson(result.text);
-      if (extracted.ok) extracted.value = transform.restore(extracted.value);
-      errors = extracted.ok ? request.schema.validate(extracted.value) : [{ path: '$', message: extracted.reason }];
-      if (extracted.ok && errors.length === 0) {
-        record({ ...usage, outcome: extracted.repaired ? 'repaired' : 'valid' });
-        return { kind: 'answer', answer: { data: extracted.value, provider: model.provider, model: result.model, repaired: extracted.repaired } };
+      const judged = this.judge(result.text, transform, request.schema);
+      if (judged.ok) {
+        attempts.push(this.attempt(provider, result, latencyMs, judged.repaired ? 'repaired' : 'valid'));
+        return { kind: 'answer', answer: { data: judged.value, provider: provider.name, model: result.model, repaired: judged.repaired } };
       }
-      record({ ...usage, outcome: 'invalid', error_class: 'schema_mismatch' });
+      errors = judged.errors;
+      attempts.push(this.attempt(provider, result, latencyMs, 'invalid', 'schema_mismatch'));
       messages.push({ role: 'assistant', content: result.text }, { role: 'user', content: feedbackPrompt(errors) });
     }
     return { kind: 'invalid', errors };
+  }
+
+  private judge(text: string, transform: SchemaTransform, schema: CompiledSchema) {
+    const extracted = extractJson(text);
+    if (!extracted.ok) return { ok: false as const, errors: [{ path: '$', message: extracted.reason }] };
+    const value = transform.restore(extracted.value);
+    const errors = schema.validate(value);
+    return errors.length === 0 ? { ok: true as const, value, repaired: extracted.repaired } : { ok: false as const, errors };
+  }
+
+  private attempt(
+    provider: ResilientProvider,
+    result: GenerateResult | undefined,
+    latencyMs: number | undefined,
+    outcome: ProviderAttempt['outcome'],
+    errorClass?: string,
+  ): ProviderAttempt {
+    const model = result?.model ?? provider.model.model;
+    const tokensIn = result?.tokensIn ?? 0;
+    const tokensOut = result?.tokensOut ?? 0;
+    return {
+      provider: provider.name,
+      model,
+      outcome,
+      ...(errorClass ? { error_class: errorClass } : {}),
+      tokens_in: tokensIn,
+      tokens_out: tokensOut,
+      cost_usd: costUsd(this.options.prices, model, tokensIn, tokensOut),
+      latency_ms: Math.round(latencyMs ?? 0),
+    };
   }
 }

@@ -1,43 +1,56 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { generateInstance } from './generate-instance.js';
+import { fenced, truncated, validAnswer, violatingAnswer } from './answers.js';
+import { anthropicWire } from './wire/anthropic.js';
+import { geminiWire } from './wire/gemini.js';
+import { openaiWire } from './wire/openai.js';
+import type { FakeProviderName, ParsedRequest, WireFormat } from './wire/types.js';
+
+export type { FakeProviderName, ParsedRequest };
 
 /** One scripted answer. Steps are consumed in order; when none is left, `valid` is answered. */
-export type FakeStep =
-  | { kind: 'valid'; latencyMs?: number }
-  | { kind: 'text'; text: string; latencyMs?: number }
-  | { kind: 'status'; status: number; retryAfterSeconds?: number; latencyMs?: number }
-  | { kind: 'hang' };
+export type FakeStep = { latencyMs?: number } & (
+  | { kind: 'valid' }
+  | { kind: 'text'; text: string }
+  | { kind: 'fenced' }
+  | { kind: 'truncated' }
+  | { kind: 'violating' }
+  | { kind: 'status'; status: number; retryAfterSeconds?: number }
+  | { kind: 'hang' }
+);
+
+/** A provider's documented schema rules: the violations the real API would answer 400 for. */
+export type SchemaRuleCheck = (schema: Record<string, unknown>, raw: unknown) => string[];
 
 export interface FakeProviderOptions {
   /** Latency of every answer that has no latency of its own. */
   latencyMs?: number;
   port?: number;
+  ruleChecks?: Partial<Record<FakeProviderName, SchemaRuleCheck>>;
 }
 
-interface ChatRequest {
-  model?: string;
-  messages?: { role: string; content: string }[];
-  response_format?: { type: string; json_schema?: { schema?: Record<string, unknown> } };
-}
+const ROUTES: { provider: FakeProviderName; match: RegExp; wire: WireFormat }[] = [
+  { provider: 'openai', match: /^\/v1\/chat\/completions(\?|$)/, wire: openaiWire },
+  { provider: 'anthropic', match: /^\/v1\/messages(\?|$)/, wire: anthropicWire },
+  { provider: 'gemini', match: /^\/v1(beta)?\/models\/[^/:]+:generateContent(\?|$)/, wire: geminiWire },
+];
 
 /**
- * A real HTTP server speaking the OpenAI chat-completions wire format, scripted per test.
- * It is driven through the official SDKs, exactly as a real provider would be. Control from
- * another process: POST /__control/script, /__control/latency, /__control/reset; GET /__control/stats.
+ * A real HTTP server speaking OpenAI chat completions, Anthropic messages and Gemini
+ * generateContent, scripted per test and per provider, driven through the official SDKs.
+ * Control from another process: POST /__control/script {provider?, steps}, /__control/latency
+ * {ms}, /__control/reset; GET /__control/stats.
  */
 export class FakeProviderServer {
   private server: Server | undefined;
-  private steps: FakeStep[] = [];
+  private readonly queues = new Map<FakeProviderName | 'any', FakeStep[]>();
   private latencyMs: number;
-  private readonly requestedPort: number;
-  calls = 0;
-  readonly requests: ChatRequest[] = [];
+  private readonly callCounts = new Map<FakeProviderName, number>();
+  readonly requests: (ParsedRequest & { provider: FakeProviderName })[] = [];
 
-  constructor(options: FakeProviderOptions = {}) {
+  constructor(private readonly options: FakeProviderOptions = {}) {
     this.latencyMs = options.latencyMs ?? 0;
-    this.requestedPort = options.port ?? 0;
   }
 
   get url(): string {
@@ -46,13 +59,39 @@ export class FakeProviderServer {
     return `http://127.0.0.1:${address.port}`;
   }
 
-  /** Base URL for the OpenAI SDK. */
+  /** Base URLs as each SDK expects them. */
   get openaiBaseUrl(): string {
     return `${this.url}/v1`;
   }
 
+  get anthropicBaseUrl(): string {
+    return this.url;
+  }
+
+  get geminiBaseUrl(): string {
+    return this.url;
+  }
+
+  /** Total calls, or one provider's. */
+  get calls(): number {
+    return [...this.callCounts.values()].reduce((a, b) => a + b, 0);
+  }
+
+  callsFor(provider: FakeProviderName): number {
+    return this.callCounts.get(provider) ?? 0;
+  }
+
+  requestsFor(provider: FakeProviderName) {
+    return this.requests.filter((r) => r.provider === provider);
+  }
+
+  /** Steps for whichever provider is called next. */
   script(...steps: FakeStep[]): void {
-    this.steps.push(...steps);
+    this.scriptFor('any', ...steps);
+  }
+
+  scriptFor(provider: FakeProviderName | 'any', ...steps: FakeStep[]): void {
+    this.queues.set(provider, [...(this.queues.get(provider) ?? []), ...steps]);
   }
 
   setLatency(ms: number): void {
@@ -60,15 +99,15 @@ export class FakeProviderServer {
   }
 
   reset(): void {
-    this.steps = [];
-    this.calls = 0;
+    this.queues.clear();
+    this.callCounts.clear();
     this.requests.length = 0;
   }
 
   async start(): Promise<this> {
     this.server = createServer((req, res) => void this.route(req, res));
     this.server.keepAliveTimeout = 60_000;
-    await new Promise<void>((resolve) => this.server!.listen(this.requestedPort, '127.0.0.1', resolve));
+    await new Promise<void>((resolve) => this.server!.listen(this.options.port ?? 0, '127.0.0.1', resolve));
     return this;
   }
 
@@ -79,71 +118,67 @@ export class FakeProviderServer {
 
   private async route(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const body = await readBody(req);
-    if (req.url?.startsWith('/__control/')) return this.control(req.url, body, res);
-    if (req.method === 'POST' && req.url === '/v1/chat/completions') return this.chatCompletion(JSON.parse(body) as ChatRequest, res);
-    sendJson(res, 404, { error: { message: `no route ${req.method} ${req.url}`, type: 'invalid_request_error' } });
+    const url = req.url ?? '/';
+    if (url.startsWith('/__control/')) return this.control(url, body, res);
+    const route = req.method === 'POST' ? ROUTES.find((r) => r.match.test(url)) : undefined;
+    if (!route) return sendJson(res, 404, { error: { message: `no route ${req.method} ${url}` } });
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(body);
+    } catch {
+      return sendJson(res, 400, route.wire.error(400, 'request body is not JSON'));
+    }
+    return this.answer(route.provider, route.wire, route.wire.parse(parsed, url), res);
   }
 
-  private control(url: string, body: string, res: ServerResponse): void {
-    if (url === '/__control/script') this.script(...(JSON.parse(body) as FakeStep[]));
-    else if (url === '/__control/latency') this.setLatency(Number(JSON.parse(body).ms));
-    else if (url === '/__control/reset') this.reset();
-    sendJson(res, 200, { calls: this.calls, pending_steps: this.steps.length, latency_ms: this.latencyMs });
-  }
-
-  private async chatCompletion(request: ChatRequest, res: ServerResponse): Promise<void> {
-    this.calls += 1;
-    this.requests.push(request);
-    const step = this.steps.shift() ?? { kind: 'valid' };
+  private async answer(provider: FakeProviderName, wire: WireFormat, request: ParsedRequest, res: ServerResponse): Promise<void> {
+    this.callCounts.set(provider, this.callsFor(provider) + 1);
+    this.requests.push({ ...request, provider });
+    const step = this.nextStep(provider);
     if (step.kind === 'hang') return; // the client's timeout must fire
-    await sleep(step.latencyMs ?? this.latencyMs);
+    const latency = step.latencyMs ?? this.latencyMs;
+    if (latency > 0) await sleep(latency);
+    const violations = request.schema ? (this.options.ruleChecks?.[provider]?.(request.schema, request.raw) ?? []) : [];
+    if (violations.length > 0) {
+      return sendJson(res, 400, wire.error(400, `Invalid schema for response_format: ${violations.join('; ')}`));
+    }
     if (step.kind === 'status') {
       const headers: Record<string, string> =
         step.retryAfterSeconds === undefined ? {} : { 'retry-after': String(step.retryAfterSeconds) };
-      return sendJson(res, step.status, { error: { message: `scripted ${step.status}`, type: 'server_error' } }, headers);
+      return sendJson(res, step.status, wire.error(step.status, `scripted ${step.status}`), headers);
     }
-    const text = step.kind === 'text' ? step.text : JSON.stringify(this.answerFor(request));
-    sendJson(res, 200, {
-      id: `chatcmpl-fake-${this.calls}`,
-      object: 'chat.completion',
-      created: Math.floor(Date.now() / 1000),
-      model: request.model ?? 'fake-model',
-      choices: [{ index: 0, message: { role: 'assistant', content: text, refusal: null }, finish_reason: 'stop', logprobs: null }],
-      usage: { prompt_tokens: estimateTokens(request), completion_tokens: Math.ceil(text.length / 4), total_tokens: 0 },
-    });
+    const text = this.answerText(step, request);
+    const usage = { input: Math.ceil(request.texts.join('').length / 4), output: Math.ceil(text.length / 4) };
+    sendJson(res, 200, wire.success(request, text, usage));
   }
 
-  private answerFor(request: ChatRequest): unknown {
-    const schema = request.response_format?.json_schema?.schema ?? { type: 'object' };
-    const prompt = request.messages?.find((m) => m.role === 'user')?.content ?? '';
-    const instance = generateInstance(schema);
-    if (isAnalysisSchema(schema) && instance && typeof instance === 'object') {
-      return { ...instance, ...analysisOf(prompt) };
-    }
-    return instance;
+  private nextStep(provider: FakeProviderName): FakeStep {
+    return this.queues.get(provider)?.shift() ?? this.queues.get('any')?.shift() ?? { kind: 'valid' };
   }
-}
 
-function isAnalysisSchema(schema: Record<string, unknown>): boolean {
-  const properties = schema.properties as Record<string, unknown> | undefined;
-  return Boolean(properties?.intent && properties.entities && properties.original_language);
-}
+  private answerText(step: Exclude<FakeStep, { kind: 'status' | 'hang' }>, request: ParsedRequest): string {
+    const valid = () => JSON.stringify(validAnswer(request.schema, request.prompt));
+    switch (step.kind) {
+      case 'text':
+        return step.text;
+      case 'fenced':
+        return fenced(valid());
+      case 'truncated':
+        return truncated(valid());
+      case 'violating':
+        return JSON.stringify(violatingAnswer(request.schema, request.prompt));
+      case 'valid':
+        return valid();
+    }
+  }
 
-/** A plausible analysis, so that the walking skeleton's answer reads like one. */
-function analysisOf(prompt: string) {
-  const words = prompt.split(/\s+/).filter(Boolean);
-  const details = prompt.match(/[#\w$.,:-]*\d[\w$.,:-]*/g) ?? [];
-  return {
-    intent: (words[0] ?? 'analyze').toLowerCase().replace(/[^a-z]/g, '') || 'analyze',
-    subject: words.slice(1, 4).join(' ') || 'prompt',
-    entities: { key_details: details.slice(0, 10), source: null, target: null },
-    original_language: 'en',
-    confidence: 0.9,
-  };
-}
-
-function estimateTokens(request: ChatRequest): number {
-  return Math.ceil((request.messages ?? []).reduce((n, m) => n + m.content.length, 0) / 4);
+  private control(url: string, body: string, res: ServerResponse): void {
+    const payload = body ? (JSON.parse(body) as Record<string, unknown>) : {};
+    if (url === '/__control/script') this.scriptFor((payload.provider as FakeProviderName) ?? 'any', ...(payload.steps as FakeStep[]));
+    else if (url === '/__control/latency') this.setLatency(Number(payload.ms));
+    else if (url === '/__control/reset') this.reset();
+    sendJson(res, 200, { calls: Object.fromEntries(this.callCounts), latency_ms: this.latencyMs });
+  }
 }
 
 function sendJson(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {

@@ -25,7 +25,7 @@ export function createOpenAIModel(options: OpenAIModelOptions): LanguageModel {
       try {
         const completion = await client.chat.completions.create(
           {
-            model: options.model,
+            model: request.model ?? options.model,
             temperature: request.temperature,
             max_completion_tokens: request.maxTokens,
             messages: [{ role: 'system', content: request.system }, ...request.messages],

@@ -1,0 +1,1 @@
+export { createAnthropicModel, type AnthropicModelOptions } from './adapter.js';

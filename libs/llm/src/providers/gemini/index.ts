@@ -1,0 +1,1 @@
+export { createGeminiModel, type GeminiModelOptions } from './adapter.js';

@@ -1,0 +1,152 @@
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { FakeProviderServer, type FakeProviderName } from '@sps/testing';
+import {
+  DEFAULT_PRICES,
+  DEFAULT_RESILIENCE,
+  ProviderRouter,
+  ResilientProvider,
+  SchemaCompiler,
+  StructuredOutputEngine,
+  createAnthropicModel,
+  createGeminiModel,
+  createOpenAIModel,
+  type LanguageModel,
+  type ResilienceSettings,
+} from '../src/index.js';
+
+const fake = new FakeProviderServer();
+const schemas = new SchemaCompiler();
+const invoiceSchema = schemas.compile({
+  type: 'object',
+  properties: { invoice_number: { type: 'string' }, amount: { type: 'number' }, note: { type: 'string' } },
+  required: ['invoice_number', 'amount'],
+});
+
+const MODELS: Record<FakeProviderName, { model: string; create: () => LanguageModel }> = {
+  openai: { model: 'gpt-4o-mini', create: () => createOpenAIModel({ provider: 'openai', model: 'gpt-4o-mini', apiKey: 'sk-test', baseURL: fake.openaiBaseUrl }) },
+  anthropic: { model: 'claude-haiku-4-5', create: () => createAnthropicModel({ model: 'claude-haiku-4-5', apiKey: 'sk-ant-test', baseURL: fake.anthropicBaseUrl }) },
+  gemini: { model: 'gemini-2.5-flash', create: () => createGeminiModel({ model: 'gemini-2.5-flash', apiKey: 'gm-test', baseURL: fake.geminiBaseUrl }) },
+};
+
+const FAST: ResilienceSettings = { ...DEFAULT_RESILIENCE, timeoutMs: 2_000, maxRetries: 1, breakerThreshold: 3, breakerCooldownMs: 500 };
+
+function engineFor(names: FakeProviderName[], settings: Partial<ResilienceSettings> = {}) {
+  const providers = names.map((name) => new ResilientProvider(MODELS[name].create(), { ...FAST, ...settings }));
+  const router = new ProviderRouter(providers, DEFAULT_PRICES);
+  return { engine: new StructuredOutputEngine({ router, prices: DEFAULT_PRICES, maxAttemptsPerProvider: 3 }), providers };
+}
+
+const ask = (engine: StructuredOutputEngine, signal = AbortSignal.timeout(10_000)) =>
+  engine.run({ prompt: 'Invoice #12345 for $1,250.00', schema: invoiceSchema, isDefaultAnalysis: false, temperature: 0.1, maxTokens: 500, signal });
+
+beforeAll(async () => {
+  await fake.start();
+});
+afterAll(async () => {
+  await fake.stop();
+});
+beforeEach(() => fake.reset());
+
+describe.each(['openai', 'anthropic', 'gemini'] as const)('%s through its official SDK', (name) => {
+  it('sends the schema in the native structured-output field and records tokens and cost', async () => {
+    const { engine } = engineFor([name]);
+    const answer = await ask(engine);
+    expect(answer.data).toMatchObject({ invoice_number: expect.any(String), amount: expect.any(Number) });
+    const body = fake.requestsFor(name)[0]!.raw as Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+    const nativeSchema = {
+      openai: () => body.response_format.json_schema.schema,
+      anthropic: () => body.output_config.format.schema,
+      gemini: () => body.generationConfig.responseJsonSchema,
+    }[name]();
+    expect(nativeSchema).toMatchObject({ type: 'object', properties: { invoice_number: { type: 'string' } } });
+    expect(answer.attempts).toHaveLength(1);
+    const [attempt] = answer.attempts;
+    expect(attempt).toMatchObject({ provider: name, outcome: 'valid', model: MODELS[name].model });
+    expect(attempt!.tokens_in).toBeGreaterThan(0);
+    expect(attempt!.tokens_out).toBeGreaterThan(0);
+    const price = DEFAULT_PRICES[MODELS[name].model]!;
+    expect(attempt!.cost_usd).toBeCloseTo((attempt!.tokens_in * price.input + attempt!.tokens_out * price.output) / 1e6, 6);
+  });
+
+  it('repairs truncated JSON and records that it did', async () => {
+    fake.scriptFor(name, { kind: 'truncated' });
+    const answer = await ask(engineFor([name]).engine);
+    expect(answer.repaired).toBe(true);
+    expect(answer.attempts.map((a) => a.outcome)).toEqual(['repaired']);
+    expect(fake.callsFor(name)).toBe(1);
+  });
+
+  it('asks again with the validation errors as feedback', async () => {
+    fake.scriptFor(name, { kind: 'violating' }, { kind: 'valid' });
+    const answer = await ask(engineFor([name]).engine);
+    expect(answer.attempts.map((a) => a.outcome)).toEqual(['invalid', 'valid']);
+    const second = fake.requestsFor(name)[1]!;
+    expect(second.texts.join('\n')).toMatch(/does not satisfy the schema[\s\S]*must have required property 'invoice_number'/);
+  });
+
+  it('falls back to the next provider when the first answers 500', async () => {
+    const other: FakeProviderName = name === 'openai' ? 'anthropic' : 'openai';
+    fake.scriptFor(name, { kind: 'status', status: 500 }, { kind: 'status', status: 500 });
+    const answer = await ask(engineFor([name, other]).engine);
+    expect(answer.provider).toBe(other);
+    expect(answer.attempts.map((a) => [a.provider, a.outcome])).toEqual([
+      [name, 'error'],
+      [name, 'error'],
+      [other, 'valid'],
+    ]);
+  });
+
+  it('opens the breaker after N consecutive failures and calls no more until the cool-down', async () => {
+    const { engine, providers } = engineFor([name], { maxRetries: 0, breakerThreshold: 3, breakerCooldownMs: 400 });
+    fake.scriptFor(name, ...Array.from({ length: 10 }, () => ({ kind: 'status' as const, status: 503 })));
+    for (let i = 0; i < 3; i++) await expect(ask(engine)).rejects.toMatchObject({ code: 'LLM_PROVIDER_ERROR' });
+    expect(fake.callsFor(name)).toBe(3);
+    expect(providers[0]!.isOpen).toBe(true);
+    const refused = await ask(engine).catch((error) => error);
+    expect(refused.details.attempts.at(-1).error_class).toBe('circuit_open');
+    expect(fake.callsFor(name)).toBe(3);
+
+    await new Promise((resolve) => setTimeout(resolve, 450));
+    fake.reset();
+    const probe = await ask(engine);
+    expect(probe.provider).toBe(name);
+    expect(fake.callsFor(name)).toBe(1);
+    expect(providers[0]!.isOpen).toBe(false);
+  });
+
+  it('honours Retry-After before retrying', async () => {
+    fake.scriptFor(name, { kind: 'status', status: 429, retryAfterSeconds: 1 });
+    const started = Date.now();
+    const answer = await ask(engineFor([name]).engine);
+    expect(Date.now() - started).toBeGreaterThanOrEqual(950);
+    expect(answer.attempts.map((a) => a.outcome)).toEqual(['error', 'valid']);
+    expect(answer.attempts[0]!.error_class).toBe('rate_limited');
+  });
+
+  it('enforces the per-call timeout on a provider that hangs', async () => {
+    fake.scriptFor(name, { kind: 'hang' });
+    const started = Date.now();
+    const answer = await ask(engineFor([name], { timeoutMs: 300, maxRetries: 1 }).engine);
+    expect(Date.now() - started).toBeLessThan(2_000);
+    expect(answer.attempts.map((a) => [a.outcome, a.error_class])).toEqual([
+      ['error', 'timeout'],
+      ['valid', undefined],
+    ]);
+  });
+});
+
+describe('routing policies', () => {
+  it('orders by cost, by observed latency and by explicit choice', async () => {
+    const { engine, providers } = engineFor(['openai', 'anthropic', 'gemini']);
+    const router = new ProviderRouter(providers, DEFAULT_PRICES);
+    expect(router.order({ policy: 'cost' }).map((p) => p.name)).toEqual(['openai', 'gemini', 'anthropic']);
+    expect(router.order({ provider: 'gemini' }).map((p) => p.name)).toEqual(['gemini']);
+    expect(() => router.order({ provider: 'nope' })).toThrow(/not configured/);
+
+    fake.scriptFor('openai', { kind: 'valid', latencyMs: 150 });
+    await engine.run({ prompt: 'x', schema: invoiceSchema, isDefaultAnalysis: false, temperature: 0, maxTokens: 100, signal: AbortSignal.timeout(5_000), route: { provider: 'openai' } });
+    await engine.run({ prompt: 'x', schema: invoiceSchema, isDefaultAnalysis: false, temperature: 0, maxTokens: 100, signal: AbortSignal.timeout(5_000), route: { provider: 'gemini' } });
+    await engine.run({ prompt: 'x', schema: invoiceSchema, isDefaultAnalysis: false, temperature: 0, maxTokens: 100, signal: AbortSignal.timeout(5_000), route: { provider: 'anthropic' } });
+    expect(router.order({ policy: 'latency' }).at(-1)!.name).toBe('openai');
+  });
+});
