@@ -1,3 +1,5 @@
 export { RequestProcessor, type RequestProcessorDeps } from './request-processor.js';
 export { ProcessorMetrics } from './processor-metrics.js';
 export { decodeRequest, type DecodedRequest } from './decode-request.js';
+export { toXml, fromXml } from './xml-output.js';
+export { renderTemplate, templateParameters } from './prompt-template.js';

@@ -16,6 +16,7 @@ import type { SchemaCompiler, StructuredOutputEngine } from '@sps/llm';
 import type { Logger } from '@sps/observability';
 import { decodeRequest } from './decode-request.js';
 import type { ProcessorMetrics } from './processor-metrics.js';
+import { toXml } from './xml-output.js';
 
 export interface RequestProcessorDeps {
   engine: StructuredOutputEngine;
@@ -113,9 +114,10 @@ export class RequestProcessor {
       this.deps.metrics.tokens.inc({ provider: attempt.provider, direction: 'in' }, attempt.tokens_in);
       this.deps.metrics.tokens.inc({ provider: attempt.provider, direction: 'out' }, attempt.tokens_out);
     }
+    const xml = request.format === 'xml';
     const output: CachedAnswer['output'] = {
-      data: answer.data,
-      output_format: 'json',
+      data: xml ? toXml(answer.data) : answer.data,
+      output_format: xml ? 'xml' : 'json',
       validation_status: 'passed',
       provider_used: answer.provider,
       model: answer.model,
