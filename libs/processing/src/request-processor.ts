@@ -5,6 +5,7 @@ import {
   ServiceError,
   workKey,
   type DeadLetterMessage,
+  type ProviderAttempt,
   type PromptRequestMessage,
   type ResultMessage,
   type StructuredOutput,
@@ -12,10 +13,12 @@ import {
 } from '@sps/contracts';
 import type { ResponseCache } from '@sps/cache';
 import { headerValue, jsonValue, toHeaders, type BatchingProducer, type KafkaMessage, type Message } from '@sps/kafka';
-import type { SchemaCompiler, StructuredOutputEngine } from '@sps/llm';
+import type { CompiledSchema, SchemaCompiler, StructuredOutputEngine } from '@sps/llm';
 import type { Logger } from '@sps/observability';
 import { decodeRequest } from './decode-request.js';
 import type { ProcessorMetrics } from './processor-metrics.js';
+import { detectLanguage } from './language.js';
+import { redactPii, restorePii, type Redaction } from './pii.js';
 import { toXml } from './xml-output.js';
 
 export interface RequestProcessorDeps {
@@ -39,7 +42,15 @@ interface Origin {
 }
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-const DEFAULTS = { temperature: 0.1, max_tokens: 2048, cache_ttl: 3600, timeout_ms: 30_000 };
+const DEFAULTS = {
+  temperature: 0.1,
+  max_tokens: 2048,
+  cache_ttl: 3600,
+  timeout_ms: 30_000,
+  language_detection: true,
+  redact_pii: false,
+  restore_pii: false,
+};
 
 /**
  * Turns one `sps.requests.v1` message into exactly one outcome: a result on the results topic
@@ -47,6 +58,8 @@ const DEFAULTS = { temperature: 0.1, max_tokens: 2048, cache_ttl: 3600, timeout_
  * It resolves only once those are acknowledged, so the offset can then be committed.
  */
 export class RequestProcessor {
+  private readonly inFlight = new Map<string, Promise<CachedAnswer & { attempts: ProviderAttempt[] }>>();
+
   constructor(private readonly deps: RequestProcessorDeps) {}
 
   async handle(message: KafkaMessage, source: { topic: string; partition: number }): Promise<void> {
@@ -61,13 +74,19 @@ export class RequestProcessor {
   }
 
   private async resultFor(request: PromptRequestMessage, started: number): Promise<ResultMessage> {
+    const options = { ...DEFAULTS, ...request.options };
+    const redaction = options.redact_pii ? redactPii(request.prompt) : undefined;
+    if (redaction && Object.keys(redaction.counts).length > 0) {
+      // Audit: which kinds were found, never the values.
+      this.deps.logger.info({ request_id: request.request_id, tenant_id: request.tenant_id, pii_found: redaction.counts }, 'pii redacted');
+    }
     const base = {
       request_id: request.request_id,
       tenant_id: request.tenant_id,
       api_key_id: request.api_key_id,
       job_id: request.job_id,
       item_index: request.item_index,
-      prompt: request.prompt,
+      prompt: redaction?.text ?? request.prompt,
       request_params: { format: request.format ?? 'json', schema: request.schema, options: request.options ?? {} },
     };
     const finish = (fields: Pick<ResultMessage, 'status' | 'output' | 'error' | 'attempts'>): ResultMessage => ({
@@ -77,7 +96,7 @@ export class RequestProcessor {
       completed_at: new Date().toISOString(),
     });
     try {
-      return finish({ status: 'succeeded', ...(await this.answer(request)) });
+      return finish({ status: 'succeeded', ...(await this.answer(request, options, base.prompt, redaction)) });
     } catch (error) {
       const serviceError =
         error instanceof ServiceError ? error : new ServiceError('INTERNAL_ERROR', 'unexpected processing failure');
@@ -91,8 +110,12 @@ export class RequestProcessor {
     }
   }
 
-  private async answer(request: PromptRequestMessage): Promise<Pick<ResultMessage, 'output' | 'attempts'>> {
-    const options = { ...DEFAULTS, ...request.options };
+  private async answer(
+    request: PromptRequestMessage,
+    options: typeof DEFAULTS & NonNullable<PromptRequestMessage['options']>,
+    prompt: string,
+    redaction: Redaction | undefined,
+  ): Promise<Pick<ResultMessage, 'output' | 'attempts'>> {
     const deadline = request.deadline_at ? Date.parse(request.deadline_at) : Date.now() + options.timeout_ms;
     if (Date.now() >= deadline) throw new ServiceError('TIMEOUT', 'deadline passed before processing started');
     const schema = this.deps.schemas.compile((request.schema as Record<string, unknown> | undefined) ?? DEFAULT_ANALYSIS_SCHEMA);
@@ -100,8 +123,33 @@ export class RequestProcessor {
     const cached = options.bypass_cache ? undefined : await this.cacheLookup(key);
     if (cached) return { output: { ...cached.output, cached: true }, attempts: [] };
 
+    // Identical work in flight on this instance shares one provider call. Requests are keyed by
+    // the same work key, so identical work from anywhere lands on this partition, hence here.
+    const shared = options.bypass_cache ? undefined : this.inFlight.get(key);
+    if (shared) {
+      this.deps.metrics.cache.inc({ outcome: 'coalesced' });
+      return { output: { ...(await shared).output, cached: true }, attempts: [] };
+    }
+    const computation = this.compute(request, options, prompt, redaction, schema, deadline);
+    if (!options.bypass_cache) {
+      this.inFlight.set(key, computation);
+      void computation.catch(() => undefined).finally(() => this.inFlight.delete(key));
+    }
+    const { output, attempts } = await computation;
+    if (this.deps.cache && !options.bypass_cache) await this.deps.cache.set(key, { output }, options.cache_ttl);
+    return { output: { ...output, cached: false }, attempts };
+  }
+
+  private async compute(
+    request: PromptRequestMessage,
+    options: typeof DEFAULTS & NonNullable<PromptRequestMessage['options']>,
+    prompt: string,
+    redaction: Redaction | undefined,
+    schema: CompiledSchema,
+    deadline: number,
+  ): Promise<CachedAnswer & { attempts: ProviderAttempt[] }> {
     const answer = await this.deps.engine.run({
-      prompt: request.prompt,
+      prompt,
       schema,
       isDefaultAnalysis: request.schema === undefined,
       temperature: options.temperature,
@@ -114,18 +162,18 @@ export class RequestProcessor {
       this.deps.metrics.tokens.inc({ provider: attempt.provider, direction: 'in' }, attempt.tokens_in);
       this.deps.metrics.tokens.inc({ provider: attempt.provider, direction: 'out' }, attempt.tokens_out);
     }
+    const data = redaction && options.restore_pii ? restorePii(answer.data, redaction.originals) : answer.data;
     const xml = request.format === 'xml';
     const output: CachedAnswer['output'] = {
-      data: xml ? toXml(answer.data) : answer.data,
+      data: xml ? toXml(data) : data,
       output_format: xml ? 'xml' : 'json',
       validation_status: 'passed',
       provider_used: answer.provider,
       model: answer.model,
       repaired: answer.repaired,
-      original_language: languageOf(answer.data),
+      original_language: options.language_detection ? detectLanguage(request.prompt) : languageOf(answer.data),
     };
-    if (this.deps.cache && !options.bypass_cache) await this.deps.cache.set(key, { output }, options.cache_ttl);
-    return { output: { ...output, cached: false }, attempts: answer.attempts };
+    return { output, attempts: answer.attempts };
   }
 
   private async cacheLookup(key: string): Promise<CachedAnswer | undefined> {
