@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { TOPICS } from '@sps/contracts';
+import { TOPICS, topicNames, type TopicKey } from '@sps/contracts';
 import { createApiKey, createDatabase, migrateToLatest, type Database } from '@sps/db';
 import { createKafka, ensureTopics, type Kafka } from '@sps/kafka';
 import { createLogger } from '@sps/observability';
@@ -23,14 +23,22 @@ export interface Pipeline {
   endpoints: TestEndpoints;
   services: Record<string, RunningService>;
   env: Record<string, string>;
+  topics: Record<TopicKey, string>;
+  /** Starts one more app process with extra settings (e.g. a second processor). */
+  spawn(app: App, extraEnv?: Record<string, string>): Promise<RunningService>;
   stop(): Promise<void>;
 }
+
+type App = 'ingest-api' | 'processor' | 'sink';
+const READINESS = { sink: /sink consuming/, processor: /processor consuming/, 'ingest-api': /Server listening/ } as const;
 
 /**
  * The whole system for one test file: real Kafka, Postgres and Redis, the fake provider, and
  * each app in its own process. Topics and consumer groups carry a per-file prefix.
  */
-export async function startPipeline(options: { latencyMs?: number; apps?: ('ingest-api' | 'processor' | 'sink')[] } = {}) {
+export async function startPipeline(
+  options: { latencyMs?: number; apps?: App[]; partitions?: Partial<Record<TopicKey, number>>; env?: Record<string, string> } = {},
+) {
   const endpoints = await resolveTestEndpoints();
   const prefix = `t${randomBytes(4).toString('hex')}.`;
   const fake = await new FakeProviderServer({ latencyMs: options.latencyMs ?? 0 }).start();
@@ -38,7 +46,8 @@ export async function startPipeline(options: { latencyMs?: number; apps?: ('inge
   await migrateToLatest(db);
   const { key, tenantId } = await createApiKey(db, { tenant: `tenant-${prefix}`, name: 'e2e' });
   const kafka = createKafka({ brokers: endpoints.kafkaBrokers, clientId: 'e2e', logger: createLogger({ service: 'e2e', level: 'error' }) });
-  await ensureTopics(kafka, Object.values(TOPICS), prefix);
+  const specs = Object.entries(TOPICS).map(([key, spec]) => ({ ...spec, partitions: options.partitions?.[key as TopicKey] ?? spec.partitions }));
+  await ensureTopics(kafka, specs, prefix);
   const port = await freePort();
   const env = {
     KAFKA_BROKERS: endpoints.kafkaBrokers,
@@ -54,11 +63,18 @@ export async function startPipeline(options: { latencyMs?: number; apps?: ('inge
     OPENAI_MODEL: 'gpt-4o-mini',
     PORT: String(port),
     HOST: '127.0.0.1',
+    PROCESSOR_SESSION_TIMEOUT_MS: '6000',
+    ...options.env,
   };
   const services: Record<string, RunningService> = {};
+  const spawned: RunningService[] = [];
+  const spawn = async (app: App, extraEnv: Record<string, string> = {}) => {
+    const service = await spawnService(app, { ...env, ...extraEnv }, READINESS[app]);
+    spawned.push(service);
+    return service;
+  };
   const apps = options.apps ?? ['sink', 'processor', 'ingest-api'];
-  const readiness = { sink: /sink consuming/, processor: /processor consuming/, 'ingest-api': /Server listening/ } as const;
-  await Promise.all(apps.map(async (app) => (services[app] = await spawnService(app, env, readiness[app]))));
+  await Promise.all(apps.map(async (app) => (services[app] = await spawn(app))));
   const pipeline: Pipeline = {
     baseUrl: `http://127.0.0.1:${port}`,
     apiKey: key,
@@ -70,8 +86,10 @@ export async function startPipeline(options: { latencyMs?: number; apps?: ('inge
     endpoints,
     services,
     env,
+    topics: topicNames(prefix),
+    spawn,
     async stop() {
-      await Promise.all(Object.values(services).map((service) => service.stop('SIGTERM')));
+      await Promise.all(spawned.map((service) => service.stop('SIGTERM')));
       await fake.stop();
       await db.destroy();
       await endpoints.release();

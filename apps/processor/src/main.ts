@@ -17,6 +17,7 @@ const config = loadConfig(
     CACHE_ENABLED: Type.Boolean({ default: true }),
     PROCESSOR_MAX_IN_FLIGHT: Type.Integer({ minimum: 1, maximum: 10_000, default: 256 }),
     PROCESSOR_GROUP_ID: Type.String({ default: 'sps-processor' }),
+    PROCESSOR_SESSION_TIMEOUT_MS: Type.Integer({ minimum: 6_000, maximum: 300_000, default: 30_000 }),
   }),
 );
 const logger = createLogger({ service: 'processor', level: config.LOG_LEVEL });
@@ -43,7 +44,11 @@ await runService(
       metrics: new ProcessorMetrics(registry),
     });
     const consumer = new ConcurrentConsumer({
-      consumer: kafka.consumer({ groupId: config.PROCESSOR_GROUP_ID, sessionTimeout: 30_000 }),
+      consumer: kafka.consumer({
+        groupId: config.PROCESSOR_GROUP_ID,
+        sessionTimeout: config.PROCESSOR_SESSION_TIMEOUT_MS,
+        heartbeatInterval: Math.floor(config.PROCESSOR_SESSION_TIMEOUT_MS / 10),
+      }),
       topics: [topics.requests],
       maxInFlight: config.PROCESSOR_MAX_IN_FLIGHT,
       handle: (message, source) => processor.handle(message, source),

@@ -38,7 +38,7 @@ export const DEFAULT_RESILIENCE: ResilienceSettings = {
   maxRetryWaitMs: 10_000,
   breakerThreshold: 5,
   breakerCooldownMs: 30_000,
-  maxConcurrency: 64,
+  maxConcurrency: 256,
   maxQueued: 1_000,
 };
 
