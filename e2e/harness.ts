@@ -29,22 +29,33 @@ export interface Pipeline {
   stop(): Promise<void>;
 }
 
-type App = 'ingest-api' | 'processor' | 'sink';
-const READINESS = { sink: /sink consuming/, processor: /processor consuming/, 'ingest-api': /Server listening/ } as const;
+type App = 'ingest-api' | 'processor' | 'sink' | 'webhook-dispatcher';
+const READINESS = {
+  sink: /sink consuming/,
+  processor: /processor consuming/,
+  'ingest-api': /Server listening/,
+  'webhook-dispatcher': /webhook dispatcher consuming/,
+} as const;
 
 /**
  * The whole system for one test file: real Kafka, Postgres and Redis, the fake provider, and
  * each app in its own process. Topics and consumer groups carry a per-file prefix.
  */
 export async function startPipeline(
-  options: { latencyMs?: number; apps?: App[]; partitions?: Partial<Record<TopicKey, number>>; env?: Record<string, string> } = {},
+  options: {
+    latencyMs?: number;
+    apps?: App[];
+    partitions?: Partial<Record<TopicKey, number>>;
+    env?: Record<string, string>;
+    rateLimitPerHour?: number;
+  } = {},
 ) {
   const endpoints = await resolveTestEndpoints();
   const prefix = `t${randomBytes(4).toString('hex')}.`;
   const fake = await new FakeProviderServer({ latencyMs: options.latencyMs ?? 0 }).start();
   const db = createDatabase({ url: endpoints.databaseUrl, poolSize: 4 });
   await migrateToLatest(db);
-  const { key, tenantId } = await createApiKey(db, { tenant: `tenant-${prefix}`, name: 'e2e' });
+  const { key, tenantId } = await createApiKey(db, { tenant: `tenant-${prefix}`, name: 'e2e', rateLimitPerHour: options.rateLimitPerHour });
   const kafka = createKafka({ brokers: endpoints.kafkaBrokers, clientId: 'e2e', logger: createLogger({ service: 'e2e', level: 'error' }) });
   const specs = Object.entries(TOPICS).map(([key, spec]) => ({ ...spec, partitions: options.partitions?.[key as TopicKey] ?? spec.partitions }));
   await ensureTopics(kafka, specs, prefix);

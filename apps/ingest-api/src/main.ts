@@ -18,6 +18,7 @@ const config = loadConfig(
     HOST: Type.String({ default: '0.0.0.0' }),
     PORT: Type.Integer({ minimum: 0, maximum: 65535, default: 8080 }),
     MIGRATE_ON_START: Type.Boolean({ default: true }),
+    WEBHOOK_ALLOWLIST: Type.String({ default: '', description: 'comma-separated hosts allowed although private' }),
   }),
 );
 const logger = createLogger({ service: 'ingest-api', level: config.LOG_LEVEL });
@@ -39,8 +40,10 @@ await runService(
     const app = await buildServer({
       logger,
       db,
+      redis,
       registry,
       version: process.env.npm_package_version ?? '0.1.0',
+      webhookAllowlist: config.WEBHOOK_ALLOWLIST.split(',').filter(Boolean),
       pipeline: new PipelineClient(new BatchingProducer(producer), topics.requests, replies),
       healthChecks: {
         postgres: () => sql`select 1`.execute(db),

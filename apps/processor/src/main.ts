@@ -1,7 +1,7 @@
 import { Type } from '@sinclair/typebox';
 import { CommonConfig, KafkaConfig, RedisConfig, loadConfig } from '@sps/config';
 import { TOPICS, topicNames } from '@sps/contracts';
-import { ResponseCache, createRedis } from '@sps/cache';
+import { JobCancellations, ResponseCache, createRedis } from '@sps/cache';
 import { BatchingProducer, ConcurrentConsumer, createKafka, createProducer, ensureTopics } from '@sps/kafka';
 import { ProviderConfig, SchemaCompiler, StructuredOutputEngine, createRouter } from '@sps/llm';
 import { createLogger, createMetricsRegistry, startMetricsServer } from '@sps/observability';
@@ -38,6 +38,7 @@ await runService(
       engine: new StructuredOutputEngine({ router, prices, maxAttemptsPerProvider: config.LLM_MAX_ATTEMPTS }),
       schemas: new SchemaCompiler(),
       cache: redis && new ResponseCache(redis),
+      cancellations: redis && new JobCancellations(redis),
       producer: new BatchingProducer(producer),
       topics,
       logger,

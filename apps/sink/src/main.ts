@@ -2,7 +2,7 @@ import { Type } from '@sinclair/typebox';
 import { CommonConfig, DatabaseConfig, KafkaConfig, loadConfig } from '@sps/config';
 import { TOPICS, topicNames } from '@sps/contracts';
 import { createDatabase, migrateToLatest } from '@sps/db';
-import { createKafka, ensureTopics } from '@sps/kafka';
+import { BatchingProducer, createKafka, createProducer, ensureTopics } from '@sps/kafka';
 import { createLogger, createMetricsRegistry, startMetricsServer } from '@sps/observability';
 import { ResultsSink } from '@sps/results-sink';
 import { runService } from '@sps/runtime';
@@ -28,10 +28,14 @@ await runService(
     await ensureTopics(kafka, Object.values(TOPICS), config.KAFKA_TOPIC_PREFIX);
     const db = createDatabase({ url: config.DATABASE_URL, poolSize: config.DATABASE_POOL_SIZE, applicationName: 'sps-sink' });
     if (config.MIGRATE_ON_START) await migrateToLatest(db);
+    const producer = createProducer(kafka);
+    await producer.connect();
     const sink = new ResultsSink({
       consumer: kafka.consumer({ groupId: config.SINK_GROUP_ID, sessionTimeout: 30_000, maxBytesPerPartition: 4 * 1024 * 1024 }),
       db,
       topic: topics.results,
+      producer: new BatchingProducer(producer),
+      jobEventsTopic: topics.jobEvents,
       logger,
       registry,
     });
@@ -40,6 +44,7 @@ await runService(
     return {
       async stop() {
         await sink.stop();
+        await producer.disconnect();
         await db.destroy();
         metricsServer?.close();
       },

@@ -2,10 +2,10 @@ import { Type } from '@sinclair/typebox';
 import { CommonConfig, DatabaseConfig, KafkaConfig, loadConfig } from '@sps/config';
 import { TOPICS, topicNames } from '@sps/contracts';
 import { createDatabase } from '@sps/db';
-import { createKafka, ensureTopics } from '@sps/kafka';
+import { BatchingProducer, createKafka, createProducer, ensureTopics } from '@sps/kafka';
 import { createLogger } from '@sps/observability';
 import { runService } from '@sps/runtime';
-import { WebhookDispatcher } from '@sps/webhooks';
+import { DEFAULT_RETRY_DELAYS_MS, WebhookDispatcher } from '@sps/webhooks';
 
 const config = loadConfig(
   Type.Object({
@@ -14,6 +14,8 @@ const config = loadConfig(
     ...DatabaseConfig,
     WEBHOOK_GROUP_ID: Type.String({ default: 'sps-webhook-dispatcher' }),
     WEBHOOK_TIMEOUT_MS: Type.Integer({ minimum: 100, maximum: 60_000, default: 10_000 }),
+    WEBHOOK_RETRY_DELAYS_MS: Type.String({ default: DEFAULT_RETRY_DELAYS_MS.join(','), pattern: '^\\d+(,\\d+)*$' }),
+    WEBHOOK_ALLOWLIST: Type.String({ default: '', description: 'comma-separated hosts allowed although private' }),
   }),
 );
 const logger = createLogger({ service: 'webhook-dispatcher', level: config.LOG_LEVEL });
@@ -25,18 +27,24 @@ await runService(
     const kafka = createKafka({ brokers: config.KAFKA_BROKERS, clientId: config.KAFKA_CLIENT_ID ?? 'sps-webhooks', logger });
     await ensureTopics(kafka, Object.values(TOPICS), config.KAFKA_TOPIC_PREFIX);
     const db = createDatabase({ url: config.DATABASE_URL, poolSize: 4, applicationName: 'sps-webhook-dispatcher' });
+    const producer = createProducer(kafka);
+    await producer.connect();
     const dispatcher = new WebhookDispatcher({
       consumer: kafka.consumer({ groupId: config.WEBHOOK_GROUP_ID }),
+      producer: new BatchingProducer(producer),
       db,
-      topic: topics.jobEvents,
+      topics,
       logger,
       timeoutMs: config.WEBHOOK_TIMEOUT_MS,
+      retryDelaysMs: config.WEBHOOK_RETRY_DELAYS_MS.split(',').map(Number),
+      allowlist: config.WEBHOOK_ALLOWLIST.split(',').filter(Boolean),
     });
     await dispatcher.start();
     logger.info('webhook dispatcher consuming');
     return {
       async stop() {
         await dispatcher.stop();
+        await producer.disconnect();
         await db.destroy();
       },
     };

@@ -1,2 +1,3 @@
 export { createRedis, type Redis } from './redis.js';
 export { ResponseCache, type CacheOutcome } from './response-cache.js';
+export { JobCancellations } from './job-cancellations.js';

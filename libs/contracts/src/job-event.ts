@@ -15,3 +15,15 @@ export const JobEventMessage = Type.Object(
   { $id: 'sps.job-events.v1' },
 );
 export type JobEventMessage = Static<typeof JobEventMessage>;
+
+/** `sps.webhooks.retry.v1` and `sps.webhooks.dlq.v1`: a delivery still to make, or given up. */
+export const WebhookDeliveryMessage = Type.Object(
+  {
+    event: JobEventMessage,
+    attempt: Type.Integer({ minimum: 1, description: 'the attempt this message is for' }),
+    due_at: Type.String({ format: 'date-time' }),
+    last_error: Type.Optional(Type.String()),
+  },
+  { $id: 'sps.webhooks.retry.v1' },
+);
+export type WebhookDeliveryMessage = Static<typeof WebhookDeliveryMessage>;

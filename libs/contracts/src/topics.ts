@@ -22,6 +22,8 @@ export const TOPICS = {
   replies: { name: 'sps.replies.v1', partitions: 12, retentionMs: 1 * HOUR, cleanupPolicy: 'delete' },
   requestsDlq: { name: 'sps.requests.dlq.v1', partitions: 3, retentionMs: 30 * DAY, cleanupPolicy: 'delete' },
   jobEvents: { name: 'sps.job-events.v1', partitions: 6, retentionMs: 7 * DAY, cleanupPolicy: 'delete' },
+  webhookRetries: { name: 'sps.webhooks.retry.v1', partitions: 6, retentionMs: 7 * DAY, cleanupPolicy: 'delete' },
+  webhooksDlq: { name: 'sps.webhooks.dlq.v1', partitions: 3, retentionMs: 30 * DAY, cleanupPolicy: 'delete' },
 } as const satisfies Record<string, TopicSpec>;
 
 export type TopicKey = keyof typeof TOPICS;

@@ -3,3 +3,4 @@ export { migrateToLatest } from './migrate.js';
 export type * from './tables.js';
 export { insertResults, findRequestLog } from './repositories/request-logs.js';
 export { createApiKey, findActiveKey, hashApiKey, listApiKeys, revokeApiKey, type AuthenticatedKey } from './repositories/api-keys.js';
+export * from './repositories/jobs.js';

@@ -1,9 +1,11 @@
 import { Migrator, type Migration, type MigrationProvider } from 'kysely';
 import type { Database } from './database.js';
 import * as initial from './migrations/0001-initial.js';
+import * as jobOutbox from './migrations/0002-job-outbox.js';
 
 const MIGRATIONS: Record<string, Migration> = {
   '0001-initial': initial,
+  '0002-job-outbox': jobOutbox,
 };
 
 const provider: MigrationProvider = { getMigrations: async () => MIGRATIONS };

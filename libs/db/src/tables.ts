@@ -96,6 +96,8 @@ export interface JobsTable {
   started_at: Timestamp | null;
   completed_at: Timestamp | null;
   expires_at: Timestamp;
+  event_emitted_at: Timestamp | null;
+  webhook_attempts: Generated<number>;
 }
 
 export interface WebhookDeliveriesTable {

@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto';
 import {
   HEADERS,
   JSON_CONTENT_TYPE,
@@ -17,10 +16,6 @@ export class PipelineClient {
     private readonly requestsTopic: string,
     private readonly replies: ReplyListener,
   ) {}
-
-  newRequestId(): string {
-    return randomUUID();
-  }
 
   /** Resolves once the request is durably on the requests topic (acks=all). */
   async submit(request: PromptRequestMessage, options: { awaitReply: boolean }): Promise<void> {

@@ -1,8 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import Fastify from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
-import addFormatsModule from 'ajv-formats';
+import { JobCancellations } from '@sps/cache';
 import type { Database } from '@sps/db';
+import type { Redis } from 'ioredis';
 import type { Logger } from '@sps/observability';
 import type { Registry } from 'prom-client';
 import type { PipelineClient } from './pipeline-client.js';
@@ -10,22 +11,29 @@ import { authentication } from './plugins/authentication.js';
 import { errorEnvelope } from './plugins/error-envelope.js';
 import { httpMetrics } from './plugins/http-metrics.js';
 import { openapi } from './plugins/openapi.js';
+import { rateLimit } from './plugins/rate-limit.js';
 import { requestIdFrom, requestIdHeader } from './plugins/request-id.js';
 import { analyzeRoutes } from './routes/analyze.js';
+import { batchRoutes } from './routes/batch.js';
+import { jobRoutes } from './routes/jobs.js';
 import { healthRoutes, type DependencyCheck } from './routes/health.js';
 import { requestRoutes } from './routes/requests.js';
+import { StructuredResponse } from './schemas/analyze.js';
 import { ErrorEnvelope } from './schemas/errors.js';
+import { validatorCompiler } from './validator-compiler.js';
 
-const addFormats = (addFormatsModule as unknown as { default?: typeof addFormatsModule }).default ?? addFormatsModule;
 
 export interface ServerDeps {
   logger: Logger;
   db: Database;
+  redis: Redis;
   registry: Registry;
   pipeline: PipelineClient;
   healthChecks: Record<string, DependencyCheck>;
   version: string;
   bodyLimitBytes?: number;
+  /** Webhook hosts allowed although private (tests, internal receivers). */
+  webhookAllowlist?: string[];
 }
 
 /** The ingest API: one plugin per concern; route schemas drive validation, serialisation and OpenAPI. */
@@ -35,17 +43,26 @@ export async function buildServer(deps: ServerDeps) {
     bodyLimit: deps.bodyLimitBytes ?? 256 * 1024,
     requestIdHeader: false,
     genReqId: (request) => requestIdFrom(request.headers['x-request-id'], randomUUID),
-    ajv: { customOptions: { allErrors: true, coerceTypes: false, removeAdditional: false }, plugins: [addFormats as never] },
   }).withTypeProvider<TypeBoxTypeProvider>();
+  app.setValidatorCompiler(validatorCompiler());
 
   app.addSchema(ErrorEnvelope);
+  app.addSchema(StructuredResponse);
   await app.register(openapi, { version: deps.version });
   await app.register(errorEnvelope);
   await app.register(requestIdHeader);
   await app.register(httpMetrics, { registry: deps.registry });
   await app.register(authentication, { db: deps.db });
+  await app.register(rateLimit, { redis: deps.redis });
   await app.register(healthRoutes, { version: deps.version, checks: deps.healthChecks });
   await app.register(analyzeRoutes, { pipeline: deps.pipeline });
+  await app.register(batchRoutes, { pipeline: deps.pipeline });
+  await app.register(jobRoutes, {
+    db: deps.db,
+    pipeline: deps.pipeline,
+    cancellations: new JobCancellations(deps.redis),
+    webhookAllowlist: deps.webhookAllowlist ?? [],
+  });
   await app.register(requestRoutes, { db: deps.db });
   return app;
 }

@@ -5,5 +5,5 @@ export { ConcurrentConsumer, type ConcurrentConsumerOptions, type MessageHandler
 export { PartitionOffsetTracker } from './offset-tracker.js';
 export { fixedPartitionAssigner } from './fixed-partition-assigner.js';
 export { headerValue, toHeaders, jsonValue } from './messages.js';
-export type { Kafka, Consumer, Producer, KafkaMessage, IHeaders, Message, EachBatchPayload } from 'kafkajs';
+export type { Kafka, Consumer, Producer, KafkaMessage, IHeaders, Message, EachBatchPayload, EachMessagePayload } from 'kafkajs';
 export { ReplyListener, type ReplyAddress } from './request-reply.js';

@@ -11,7 +11,7 @@ import {
   type StructuredOutput,
   type TopicKey,
 } from '@sps/contracts';
-import type { ResponseCache } from '@sps/cache';
+import type { JobCancellations, ResponseCache } from '@sps/cache';
 import { headerValue, jsonValue, toHeaders, type BatchingProducer, type KafkaMessage, type Message } from '@sps/kafka';
 import type { CompiledSchema, SchemaCompiler, StructuredOutputEngine } from '@sps/llm';
 import type { Logger } from '@sps/observability';
@@ -25,6 +25,7 @@ export interface RequestProcessorDeps {
   engine: StructuredOutputEngine;
   schemas: SchemaCompiler;
   cache: ResponseCache<CachedAnswer> | undefined;
+  cancellations: JobCancellations | undefined;
   producer: BatchingProducer;
   topics: Record<TopicKey, string>;
   logger: Logger;
@@ -118,6 +119,9 @@ export class RequestProcessor {
   ): Promise<Pick<ResultMessage, 'output' | 'attempts'>> {
     const deadline = request.deadline_at ? Date.parse(request.deadline_at) : Date.now() + options.timeout_ms;
     if (Date.now() >= deadline) throw new ServiceError('TIMEOUT', 'deadline passed before processing started');
+    if (request.job_id && (await this.deps.cancellations?.isCancelled(request.job_id))) {
+      throw new ServiceError('CANCELLED', `job ${request.job_id} was cancelled before this item ran`);
+    }
     const schema = this.deps.schemas.compile((request.schema as Record<string, unknown> | undefined) ?? DEFAULT_ANALYSIS_SCHEMA);
     const key = workKey(request);
     const cached = options.bypass_cache ? undefined : await this.cacheLookup(key);

@@ -1,7 +1,8 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { compileContract, ResultMessage } from '@sps/contracts';
-import { insertResults, type Database } from '@sps/db';
-import type { Consumer, EachBatchPayload } from '@sps/kafka';
+import { randomUUID } from 'node:crypto';
+import { compileContract, ResultMessage, type JobEventMessage } from '@sps/contracts';
+import { insertResults, jobsAwaitingEvent, markEventEmitted, recordJobProgress, type Database } from '@sps/db';
+import { jsonValue, type BatchingProducer, type Consumer, type EachBatchPayload } from '@sps/kafka';
 import type { Logger } from '@sps/observability';
 import { Counter, Gauge, type Registry } from 'prom-client';
 
@@ -9,6 +10,8 @@ export interface ResultsSinkOptions {
   consumer: Consumer;
   db: Database;
   topic: string;
+  producer: BatchingProducer;
+  jobEventsTopic: string;
   logger: Logger;
   registry: Registry;
   maxBackoffMs?: number;
@@ -48,6 +51,21 @@ export class ResultsSink {
     await this.options.consumer.disconnect();
   }
 
+  private async store(results: ResultMessage[]): Promise<void> {
+    const inserted = await this.options.db.transaction().execute(async (trx) => {
+      const fresh = await insertResults(trx, results);
+      const items = fresh.filter((r) => r.job_id).map((r) => ({ jobId: r.job_id!, succeeded: r.status === 'succeeded' }));
+      await recordJobProgress(trx, items);
+      return fresh;
+    });
+    this.rows.inc(inserted.length);
+    const jobIds = [...new Set(results.flatMap((r) => (r.job_id ? [r.job_id] : [])))];
+    const ended = await jobsAwaitingEvent(this.options.db, jobIds);
+    if (ended.length === 0) return;
+    await Promise.all(ended.map((job) => this.options.producer.send(this.options.jobEventsTopic, { key: job.id, value: jsonValue(jobEvent(job)) })));
+    await markEventEmitted(this.options.db, ended.map((job) => job.id));
+  }
+
   private async writeBatch({ batch, resolveOffset, heartbeat, isRunning, isStale }: EachBatchPayload) {
     if (batch.messages.length === 0) return;
     const results = batch.messages.flatMap((message) => {
@@ -60,8 +78,7 @@ export class ResultsSink {
     for (let attempt = 0; ; attempt++) {
       if (!isRunning() || isStale()) return; // uncommitted: redelivered to whoever owns the partition
       try {
-        const inserted = await insertResults(this.options.db, results);
-        this.rows.inc(inserted.length);
+        await this.store(results);
         this.dbDown.set(0);
         break;
       } catch (error) {
@@ -85,4 +102,26 @@ function safeParse(text: string | undefined): unknown {
   } catch {
     return undefined;
   }
+}
+
+function jobEvent(job: {
+  id: string;
+  tenant_id: string;
+  status: string;
+  webhook_url: string | null;
+  total_items: number;
+  completed_items: number;
+  failed_items: number;
+}): JobEventMessage {
+  const status = job.status as JobEventMessage['status'];
+  return {
+    event_id: randomUUID(),
+    type: `job.${status}`,
+    job_id: job.id,
+    tenant_id: job.tenant_id,
+    status,
+    ...(job.webhook_url ? { webhook_url: job.webhook_url } : {}),
+    summary: { total: job.total_items, successful: job.completed_items, failed: job.failed_items },
+    occurred_at: new Date().toISOString(),
+  };
 }

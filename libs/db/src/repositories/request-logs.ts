@@ -1,11 +1,14 @@
 import type { ResultMessage } from '@sps/contracts';
-import type { Database } from '../database.js';
+import type { Kysely } from 'kysely';
+import type { DatabaseSchema } from '../tables.js';
+
+type Executor = Kysely<DatabaseSchema>;
 
 /**
  * Writes results as request_logs rows; a redelivered result never makes a second row.
  * Returns the request ids that were new, so that job progress counts each item once.
  */
-export async function insertResults(db: Database, results: ResultMessage[]): Promise<ResultMessage[]> {
+export async function insertResults(db: Executor, results: ResultMessage[]): Promise<ResultMessage[]> {
   if (results.length === 0) return [];
   const unique = [...new Map(results.map((r) => [r.request_id, r])).values()];
   const inserted = await db
@@ -51,7 +54,7 @@ function toRow(result: ResultMessage) {
 }
 
 /** One request's stored result, visible only to its own tenant. */
-export async function findRequestLog(db: Database, tenantId: string, requestId: string) {
+export async function findRequestLog(db: Executor, tenantId: string, requestId: string) {
   return db
     .selectFrom('request_logs')
     .selectAll()

@@ -1,8 +1,11 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { randomUUID } from 'node:crypto';
 import { ServiceError, type PromptRequestMessage, type ResultMessage } from '@sps/contracts';
+import type { AuthenticatedKey } from '@sps/db';
 import { checkSchemaLimits } from '../input-limits.js';
 import type { PipelineClient } from '../pipeline-client.js';
-import { AnalyzeBody, StructuredResponse } from '../schemas/analyze.js';
+import { Type } from '@sinclair/typebox';
+import { AnalyzeBody, type StructuredResponse } from '../schemas/analyze.js';
 import { errorResponses } from '../schemas/errors.js';
 
 const DEFAULT_TIMEOUT_MS = 30_000;
@@ -16,29 +19,35 @@ export const analyzeRoutes: FastifyPluginAsyncTypebox<{ pipeline: PipelineClient
         tags: ['analyze'],
         summary: 'Analyse one prompt and answer with validated structured data',
         body: AnalyzeBody,
-        response: { 200: StructuredResponse, ...errorResponses(400, 401, 422, 429, 500, 502, 503, 504) },
+        response: { 200: Type.Ref('StructuredResponse'), ...errorResponses(400, 401, 422, 429, 500, 502, 503, 504) },
       },
     },
     async (request, reply) => {
       const started = performance.now();
       checkSchemaLimits(request.body.schema);
-      const timeoutMs = request.body.options?.timeout_ms ?? DEFAULT_TIMEOUT_MS;
-      const message: PromptRequestMessage = {
-        request_id: pipeline.newRequestId(),
-        tenant_id: request.principal.tenantId,
-        api_key_id: request.principal.apiKeyId,
-        prompt: request.body.prompt.trim(),
-        format: request.body.format ?? 'json',
-        ...(request.body.schema ? { schema: request.body.schema } : {}),
-        ...(request.body.options ? { options: request.body.options } : {}),
-        created_at: new Date().toISOString(),
-        deadline_at: new Date(Date.now() + timeoutMs).toISOString(),
-      };
-      const result = await pipeline.call(message, timeoutMs);
+      const message = buildRequest(request.principal, request.body);
+      const result = await pipeline.call(message, message.options?.timeout_ms ?? DEFAULT_TIMEOUT_MS);
       return reply.send(toStructuredResponse(result, Math.round(performance.now() - started)));
     },
   );
 };
+
+/** The pipeline message for one prompt of an authenticated caller, with its deadline. */
+export function buildRequest(principal: AuthenticatedKey, body: AnalyzeBody, extra: Partial<PromptRequestMessage> = {}): PromptRequestMessage {
+  const timeoutMs = body.options?.timeout_ms ?? DEFAULT_TIMEOUT_MS;
+  return {
+    request_id: randomUUID(),
+    tenant_id: principal.tenantId,
+    api_key_id: principal.apiKeyId,
+    prompt: body.prompt.trim(),
+    format: body.format ?? 'json',
+    ...(body.schema ? { schema: body.schema } : {}),
+    options: { ...body.options, timeout_ms: timeoutMs },
+    created_at: new Date().toISOString(),
+    deadline_at: new Date(Date.now() + timeoutMs).toISOString(),
+    ...extra,
+  };
+}
 
 /** A success becomes the seed's StructuredResponse; a failure becomes the error it carries. */
 export function toStructuredResponse(result: ResultMessage, elapsedMs: number): StructuredResponse {
