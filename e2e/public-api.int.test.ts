@@ -144,6 +144,35 @@ describe('public API (real Kafka, Postgres, Redis; fake provider)', () => {
     expect((await json(response)).error.details.fields[0].field).toBe('webhook_url');
   });
 
+  it('keeps a versioned schema registry that requests can reference, per tenant', async () => {
+    const name = `invoice-${Date.now()}`;
+    const v1 = { type: 'object', properties: { number: { type: 'string' } }, required: ['number'] };
+    const created = await call('POST', '/v1/schemas', { name, schema: v1, description: 'invoices' });
+    expect(created.status).toBe(201);
+    expect(await json(created)).toMatchObject({ name, version: 1, deprecated: false });
+    expect((await call('POST', '/v1/schemas', { name, schema: v1 })).status).toBe(409);
+    const broken = await call('POST', '/v1/schemas', { name: `${name}-bad`, schema: { type: 'object', properties: { a: { type: 'no-such-type' } } } });
+    expect(broken.status).toBe(400);
+    expect((await json(broken)).error.code).toBe('INVALID_SCHEMA');
+    const remote = await call('POST', '/v1/schemas', { name: `${name}-remote`, schema: { $ref: 'https://example.com/schema.json' } });
+    expect((await json(remote)).error.code).toBe('INVALID_SCHEMA');
+
+    const v2 = { ...v1, properties: { number: { type: 'string' }, total: { type: 'number' } }, required: ['number', 'total'] };
+    expect((await json(await call('POST', `/v1/schemas/${name}/versions`, { schema: v2 }))).version).toBe(2);
+    expect((await call('POST', `/v1/schemas/nope-${name}/versions`, { schema: v2 })).status).toBe(404);
+    expect((await json(await call('GET', `/v1/schemas/${name}`))).version).toBe(2);
+    expect((await json(await call('GET', `/v1/schemas/${name}/versions/1`))).schema).toEqual(v1);
+    expect((await json(await call('GET', '/v1/schemas'))).schemas.map((x: { name: string }) => x.name)).toContain(name);
+    expect((await json(await call('POST', `/v1/schemas/${name}/versions/2/deprecate`))).deprecated).toBe(true);
+    expect((await json(await call('GET', `/v1/schemas/${name}`))).version).toBe(1);
+
+    const answered = await json(await call('POST', '/v1/analyze', { prompt: `Invoice INV-7 ${Date.now()}`, schema_ref: { name, version: 2 } }));
+    expect(answered.data).toEqual({ number: expect.any(String), total: expect.any(Number) });
+    expect((await call('GET', `/v1/schemas/${name}`, undefined, otherKey)).status).toBe(404);
+    const foreign = await call('POST', '/v1/analyze', { prompt: 'x', schema_ref: { name } }, otherKey);
+    expect(foreign.status).toBe(404);
+  });
+
   it('answers 429 with Retry-After at the limit + 1', async () => {
     const { key } = await createApiKey(pipeline.db, { tenant: `limited-${pipeline.prefix}`, name: 'limited', rateLimitPerHour: 3 });
     const statuses: number[] = [];

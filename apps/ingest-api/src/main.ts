@@ -4,6 +4,7 @@ import { TOPICS, topicNames } from '@sps/contracts';
 import { createRedis } from '@sps/cache';
 import { createDatabase, migrateToLatest } from '@sps/db';
 import { buildServer, PipelineClient } from '@sps/http-api';
+import { SchemaCompiler } from '@sps/llm';
 import { BatchingProducer, ReplyListener, createKafka, createProducer, ensureTopics } from '@sps/kafka';
 import { createLogger, createMetricsRegistry } from '@sps/observability';
 import { runService } from '@sps/runtime';
@@ -44,6 +45,7 @@ await runService(
       registry,
       version: process.env.npm_package_version ?? '0.1.0',
       webhookAllowlist: config.WEBHOOK_ALLOWLIST.split(',').filter(Boolean),
+      schemaCompiler: new SchemaCompiler(),
       pipeline: new PipelineClient(new BatchingProducer(producer), topics.requests, replies),
       healthChecks: {
         postgres: () => sql`select 1`.execute(db),

@@ -4,3 +4,4 @@ export type * from './tables.js';
 export { insertResults, findRequestLog } from './repositories/request-logs.js';
 export { createApiKey, findActiveKey, hashApiKey, listApiKeys, revokeApiKey, type AuthenticatedKey } from './repositories/api-keys.js';
 export * from './repositories/jobs.js';
+export * from './repositories/schemas.js';

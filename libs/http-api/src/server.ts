@@ -3,6 +3,7 @@ import Fastify from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { JobCancellations } from '@sps/cache';
 import type { Database } from '@sps/db';
+import type { SchemaCompiler } from '@sps/llm';
 import type { Redis } from 'ioredis';
 import type { Logger } from '@sps/observability';
 import type { Registry } from 'prom-client';
@@ -16,6 +17,7 @@ import { requestIdFrom, requestIdHeader } from './plugins/request-id.js';
 import { analyzeRoutes } from './routes/analyze.js';
 import { batchRoutes } from './routes/batch.js';
 import { jobRoutes } from './routes/jobs.js';
+import { schemaRoutes } from './routes/schemas.js';
 import { healthRoutes, type DependencyCheck } from './routes/health.js';
 import { requestRoutes } from './routes/requests.js';
 import { StructuredResponse } from './schemas/analyze.js';
@@ -34,6 +36,7 @@ export interface ServerDeps {
   bodyLimitBytes?: number;
   /** Webhook hosts allowed although private (tests, internal receivers). */
   webhookAllowlist?: string[];
+  schemaCompiler: SchemaCompiler;
 }
 
 /** The ingest API: one plugin per concern; route schemas drive validation, serialisation and OpenAPI. */
@@ -55,8 +58,8 @@ export async function buildServer(deps: ServerDeps) {
   await app.register(authentication, { db: deps.db });
   await app.register(rateLimit, { redis: deps.redis });
   await app.register(healthRoutes, { version: deps.version, checks: deps.healthChecks });
-  await app.register(analyzeRoutes, { pipeline: deps.pipeline });
-  await app.register(batchRoutes, { pipeline: deps.pipeline });
+  await app.register(analyzeRoutes, { pipeline: deps.pipeline, db: deps.db });
+  await app.register(batchRoutes, { pipeline: deps.pipeline, db: deps.db });
   await app.register(jobRoutes, {
     db: deps.db,
     pipeline: deps.pipeline,
@@ -64,6 +67,7 @@ export async function buildServer(deps: ServerDeps) {
     webhookAllowlist: deps.webhookAllowlist ?? [],
   });
   await app.register(requestRoutes, { db: deps.db });
+  await app.register(schemaRoutes, { db: deps.db, compiler: deps.schemaCompiler });
   return app;
 }
 

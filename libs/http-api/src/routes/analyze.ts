@@ -1,7 +1,8 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { randomUUID } from 'node:crypto';
 import { ServiceError, type PromptRequestMessage, type ResultMessage } from '@sps/contracts';
-import type { AuthenticatedKey } from '@sps/db';
+import type { AuthenticatedKey, Database } from '@sps/db';
+import { resolveSchemaRef } from '../schema-ref.js';
 import { checkSchemaLimits } from '../input-limits.js';
 import type { PipelineClient } from '../pipeline-client.js';
 import { Type } from '@sinclair/typebox';
@@ -11,7 +12,7 @@ import { errorResponses } from '../schemas/errors.js';
 const DEFAULT_TIMEOUT_MS = 30_000;
 
 /** POST /v1/analyze: synchronous over Kafka request-reply, with a deadline. */
-export const analyzeRoutes: FastifyPluginAsyncTypebox<{ pipeline: PipelineClient }> = async (app, { pipeline }) => {
+export const analyzeRoutes: FastifyPluginAsyncTypebox<{ pipeline: PipelineClient; db: Database }> = async (app, { pipeline, db }) => {
   app.post(
     '/v1/analyze',
     {
@@ -24,8 +25,9 @@ export const analyzeRoutes: FastifyPluginAsyncTypebox<{ pipeline: PipelineClient
     },
     async (request, reply) => {
       const started = performance.now();
-      checkSchemaLimits(request.body.schema);
-      const message = buildRequest(request.principal, request.body);
+      const body = await resolveSchemaRef(db, request.principal.tenantId, request.body);
+      checkSchemaLimits(body.schema);
+      const message = buildRequest(request.principal, body);
       const result = await pipeline.call(message, message.options?.timeout_ms ?? DEFAULT_TIMEOUT_MS);
       return reply.send(toStructuredResponse(result, Math.round(performance.now() - started)));
     },
@@ -33,7 +35,7 @@ export const analyzeRoutes: FastifyPluginAsyncTypebox<{ pipeline: PipelineClient
 };
 
 /** The pipeline message for one prompt of an authenticated caller, with its deadline. */
-export function buildRequest(principal: AuthenticatedKey, body: AnalyzeBody, extra: Partial<PromptRequestMessage> = {}): PromptRequestMessage {
+export function buildRequest(principal: AuthenticatedKey, body: Omit<AnalyzeBody, 'schema_ref'>, extra: Partial<PromptRequestMessage> = {}): PromptRequestMessage {
   const timeoutMs = body.options?.timeout_ms ?? DEFAULT_TIMEOUT_MS;
   return {
     request_id: randomUUID(),

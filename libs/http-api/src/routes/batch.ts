@@ -1,7 +1,9 @@
 import { Type } from '@sinclair/typebox';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { LIMITS, OutputFormat, PromptOptions, ServiceError, UserSchema } from '@sps/contracts';
+import type { Database } from '@sps/db';
 import { checkSchemaLimits } from '../input-limits.js';
+import { SchemaRef, resolveSchemaRef } from '../schema-ref.js';
 import type { PipelineClient } from '../pipeline-client.js';
 import { errorResponses } from '../schemas/errors.js';
 import { buildRequest, toStructuredResponse } from './analyze.js';
@@ -14,6 +16,7 @@ const BatchBody = Type.Object(
     }),
     format: Type.Optional(OutputFormat),
     schema: Type.Optional(UserSchema),
+    schema_ref: Type.Optional(SchemaRef),
     options: Type.Optional(Type.Partial(PromptOptions)),
   },
   { additionalProperties: false, examples: [{ prompts: ['Extract invoice details from Invoice #12345', "Translate 'Hello World' to Spanish"] }] },
@@ -32,7 +35,7 @@ const BatchResponse = Type.Object({
 });
 
 /** POST /v1/analyze/batch: up to 100 prompts through the pipeline in parallel, answered in input order. */
-export const batchRoutes: FastifyPluginAsyncTypebox<{ pipeline: PipelineClient }> = async (app, { pipeline }) => {
+export const batchRoutes: FastifyPluginAsyncTypebox<{ pipeline: PipelineClient; db: Database }> = async (app, { pipeline, db }) => {
   app.post(
     '/v1/analyze/batch',
     {
@@ -45,8 +48,8 @@ export const batchRoutes: FastifyPluginAsyncTypebox<{ pipeline: PipelineClient }
     },
     async (request) => {
       const started = performance.now();
-      checkSchemaLimits(request.body.schema);
-      const { prompts, ...shared } = request.body;
+      const { prompts, ...shared } = await resolveSchemaRef(db, request.principal.tenantId, request.body);
+      checkSchemaLimits(shared.schema);
       const results = await Promise.all(
         prompts.map(async (prompt, index) => {
           const message = buildRequest(request.principal, { ...shared, prompt });

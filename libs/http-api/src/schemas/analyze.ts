@@ -1,11 +1,13 @@
 import { Type, type Static } from '@sinclair/typebox';
 import { LIMITS, OutputFormat, PromptOptions, UserSchema } from '@sps/contracts';
+import { SchemaRef } from '../schema-ref.js';
 
 export const AnalyzeBody = Type.Object(
   {
     prompt: Type.String({ minLength: 1, maxLength: LIMITS.promptMaxChars, pattern: '\\S' }),
     format: Type.Optional(OutputFormat),
     schema: Type.Optional(UserSchema),
+    schema_ref: Type.Optional(SchemaRef),
     options: Type.Optional(Type.Partial(PromptOptions)),
   },
   {
