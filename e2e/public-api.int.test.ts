@@ -173,6 +173,109 @@ describe('public API (real Kafka, Postgres, Redis; fake provider)', () => {
     expect(foreign.status).toBe(404);
   });
 
+  it('renders registered templates, naming missing and unknown parameters', async () => {
+    const schemaName = `greeting-${Date.now()}`;
+    await call('POST', '/v1/schemas', { name: schemaName, schema: { type: 'object', properties: { name: { type: 'string' } }, required: ['name'] } });
+    const name = `greet-${Date.now()}`;
+    const created = await call('POST', '/v1/templates', { name, template: 'Greet {{person}} from {{city}}', schema_ref: { name: schemaName } });
+    expect(created.status).toBe(201);
+    expect(await json(created)).toMatchObject({ version: 1, parameters: ['person', 'city'] });
+    expect((await call('POST', '/v1/templates', { name, template: 'again' })).status).toBe(409);
+    expect((await json(await call('POST', `/v1/templates/${name}/versions`, { template: 'Hi {{person}}' }))).version).toBe(2);
+    expect((await json(await call('GET', `/v1/templates/${name}/versions/1`))).template).toBe('Greet {{person}} from {{city}}');
+    expect((await json(await call('GET', '/v1/templates'))).templates.map((t: { name: string }) => t.name)).toContain(name);
+
+    const answer = await json(await call('POST', '/v1/analyze', { template: { name, version: 1, parameters: { person: 'Ada', city: 'London' } } }));
+    expect(answer.data).toEqual({ name: expect.any(String) });
+    expect(pipeline.fake.requests.at(-1)!.prompt).toBe('Greet Ada from London');
+
+    const bad = await call('POST', '/v1/analyze', { template: { name, version: 1, parameters: { person: 'Ada', colour: 'red' } } });
+    expect(bad.status).toBe(400);
+    expect((await json(bad)).error.details.fields.map((f: { field: string }) => f.field)).toEqual([
+      'template.parameters.city',
+      'template.parameters.colour',
+    ]);
+    expect((await call('GET', `/v1/templates/${name}`, undefined, otherKey)).status).toBe(404);
+    expect((await call('POST', '/v1/analyze', { template: { name, parameters: {} } }, otherKey)).status).toBe(404);
+  });
+
+  it("purges only the caller's cache entries, by schema name or all", async () => {
+    const schemaName = `cached-${Date.now()}`;
+    const schema = { type: 'object', properties: { v: { type: 'string' } }, required: ['v'] };
+    await call('POST', '/v1/schemas', { name: schemaName, schema });
+    await call('POST', '/v1/schemas', { name: schemaName, schema }, otherKey);
+    const ask = (key: string) => call('POST', '/v1/analyze', { prompt: `cache me ${schemaName}`, schema_ref: { name: schemaName } }, key).then(json);
+    expect((await ask(pipeline.apiKey)).cached).toBe(false);
+    expect((await ask(pipeline.apiKey)).cached).toBe(true);
+    expect((await ask(otherKey)).cached).toBe(false); // tenants never share answers
+    expect((await json(await call('DELETE', `/v1/cache?schema=${schemaName}`))).deleted).toBe(1);
+    expect((await ask(pipeline.apiKey)).cached).toBe(false);
+    expect((await ask(otherKey)).cached).toBe(true); // the other tenant's entry is untouched
+    expect((await json(await call('DELETE', '/v1/cache'))).deleted).toBeGreaterThanOrEqual(1);
+    expect((await ask(pipeline.apiKey)).cached).toBe(false);
+  });
+
+  it('answers each documented error with its code and the request id', async () => {
+    const unknown = await call('POST', '/v1/analyze', { prompt: 'x' }, 'sk_not_a_key');
+    expect([unknown.status, (await json(unknown)).error.code]).toEqual([401, 'UNAUTHORIZED']);
+    const { key: expiring, apiKeyId } = await createApiKey(pipeline.db, { tenant: `exp-${pipeline.prefix}`, name: 'x', expiresAt: new Date(Date.now() - 1000) });
+    expect((await call('GET', '/v1/jobs', undefined, expiring)).status).toBe(401);
+    const { key: revoked, apiKeyId: revokedId } = await createApiKey(pipeline.db, { tenant: `rev-${pipeline.prefix}`, name: 'x' });
+    await pipeline.db.updateTable('api_keys').set({ revoked_at: new Date(), is_active: false }).where('id', '=', revokedId).execute();
+    expect((await call('GET', '/v1/jobs', undefined, revoked)).status).toBe(401);
+    void apiKeyId;
+
+    const tooLarge = await call('POST', '/v1/analyze', { prompt: 'x'.repeat(300_000) });
+    expect([tooLarge.status, (await json(tooLarge)).error.code]).toEqual([413, 'PAYLOAD_TOO_LARGE']);
+    const longPrompt = await call('POST', '/v1/analyze', { prompt: 'x'.repeat(10_001) });
+    expect((await json(longPrompt)).error.details.fields[0].field).toBe('prompt');
+    const deep = { type: 'object', properties: {} as Record<string, unknown> };
+    let node = deep;
+    for (let i = 0; i < 11; i++) {
+      const child = { type: 'object', properties: {} as Record<string, unknown> };
+      node.properties.x = child;
+      node = child;
+    }
+    const tooDeep = await call('POST', '/v1/analyze', { prompt: 'x', schema: deep });
+    expect([tooDeep.status, (await json(tooDeep)).error.details.fields[0].field]).toEqual([400, 'schema']);
+    const invalidSchema = await call('POST', '/v1/analyze', { prompt: `bad schema ${Date.now()}`, schema: { type: 'objekt' } });
+    expect([invalidSchema.status, (await json(invalidSchema)).error.code]).toEqual([400, 'INVALID_SCHEMA']);
+
+    pipeline.fake.script(...Array.from({ length: 10 }, () => ({ kind: 'status' as const, status: 500 })));
+    const providerDown = await call('POST', '/v1/analyze', { prompt: `provider down ${Date.now()}` });
+    expect([providerDown.status, (await json(providerDown)).error.code]).toEqual([502, 'LLM_PROVIDER_ERROR']);
+    pipeline.fake.reset();
+
+    pipeline.fake.script({ kind: 'valid', latencyMs: 2_500 });
+    const slow = await call('POST', '/v1/analyze', { prompt: `slow ${Date.now()}`, options: { timeout_ms: 1_000 } });
+    const timeout = await json(slow);
+    expect([slow.status, timeout.error.code]).toEqual([504, 'TIMEOUT']);
+    const requestId = timeout.error.details.request_id;
+    const later = await waitUntil(async () => {
+      const response = await call('GET', `/v1/requests/${requestId}`);
+      return response.status === 200 ? json(response) : undefined;
+    }, 30_000, 'the timed-out result');
+    expect(later.request_id).toBe(requestId);
+
+    const missing = await call('GET', '/v1/nowhere');
+    expect([missing.status, (await json(missing)).error.code]).toEqual([404, 'NOT_FOUND']);
+    const echoed = await call('GET', '/v1/jobs?limit=1', undefined, pipeline.apiKey, { 'x-request-id': 'my-trace-123' });
+    expect(echoed.headers.get('x-request-id')).toBe('my-trace-123');
+  });
+
+  it('serves health, metrics, the OpenAPI document and Swagger UI', async () => {
+    const health = await json(await fetch(`${pipeline.baseUrl}/v1/health`));
+    expect(health).toMatchObject({ status: 'healthy', dependencies: { postgres: 'up', redis: 'up', kafka: 'up' } });
+    expect(await (await fetch(`${pipeline.baseUrl}/v1/metrics`)).text()).toMatch(/sps_http_request_duration_seconds/);
+    const spec = await json(await fetch(`${pipeline.baseUrl}/openapi.json`));
+    expect(spec.openapi).toBe('3.1.0');
+    for (const path of ['/v1/analyze', '/v1/analyze/batch', '/v1/jobs', '/v1/jobs/{id}', '/v1/schemas', '/v1/templates', '/v1/cache', '/v1/requests/{id}']) {
+      expect(spec.paths[path], path).toBeDefined();
+    }
+    expect(spec.paths['/v1/analyze'].post.responses['422']).toBeDefined();
+    expect((await fetch(`${pipeline.baseUrl}/docs`)).status).toBe(200);
+  });
+
   it('answers 429 with Retry-After at the limit + 1', async () => {
     const { key } = await createApiKey(pipeline.db, { tenant: `limited-${pipeline.prefix}`, name: 'limited', rateLimitPerHour: 3 });
     const statuses: number[] = [];

@@ -1,5 +1,8 @@
 import type { Redis } from 'ioredis';
 
+// The longest TTL a request may ask for (seed 4.1): index sets live as long as their entries can.
+const MAX_TTL_SECONDS = 86_400;
+
 export type CacheOutcome<T> = { status: 'hit'; value: T } | { status: 'miss' } | { status: 'unavailable' };
 
 /**
@@ -21,12 +24,39 @@ export class ResponseCache<T> {
     }
   }
 
-  async set(key: string, value: T, ttlSeconds: number): Promise<boolean> {
+  /** Stores a value, filed under each index so that it can be purged by index later. */
+  async set(key: string, value: T, ttlSeconds: number, indexes: string[] = []): Promise<boolean> {
     try {
-      await this.redis.set(this.namespace + key, JSON.stringify(value), 'EX', ttlSeconds);
+      const pipeline = this.redis.multi().set(this.namespace + key, JSON.stringify(value), 'EX', ttlSeconds);
+      for (const index of indexes) pipeline.sadd(this.indexKey(index), key).expire(this.indexKey(index), MAX_TTL_SECONDS);
+      await pipeline.exec();
       return true;
     } catch {
       return false;
     }
   }
+
+  /** Deletes every entry filed under an index; returns how many were removed. */
+  async purge(index: string): Promise<number> {
+    const keys = await this.redis.smembers(this.indexKey(index));
+    let removed = 0;
+    for (let i = 0; i < keys.length; i += 500) {
+      removed += await this.redis.unlink(...keys.slice(i, i + 500).map((key) => this.namespace + key));
+    }
+    await this.redis.unlink(this.indexKey(index));
+    return removed;
+  }
+
+  private indexKey(index: string): string {
+    return `${this.namespace}index:${index}`;
+  }
+}
+
+/** The indexes a tenant's cached answer is filed under: all of the tenant's, and per schema/template name. */
+export function cacheIndexes(tenantId: string, labels: { schema?: string; template?: string } = {}): string[] {
+  return [
+    `tenant:${tenantId}`,
+    ...(labels.schema ? [`tenant:${tenantId}:schema:${labels.schema}`] : []),
+    ...(labels.template ? [`tenant:${tenantId}:template:${labels.template}`] : []),
+  ];
 }

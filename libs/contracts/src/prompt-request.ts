@@ -57,6 +57,12 @@ export const PromptRequestMessage = Type.Object(
     format: Type.Optional(OutputFormat),
     schema: Type.Optional(UserSchema),
     options: Type.Optional(Type.Partial(PromptOptions)),
+    labels: Type.Optional(
+      Type.Object(
+        { schema: Type.Optional(Type.String()), template: Type.Optional(Type.String()) },
+        { additionalProperties: false, description: 'registry names the cached answer is filed under (DELETE /v1/cache)' },
+      ),
+    ),
     created_at: Type.Optional(Type.String({ format: 'date-time' })),
     deadline_at: Type.Optional(Type.String({ format: 'date-time', description: 'answered TIMEOUT without a provider call once past' })),
   },

@@ -5,3 +5,4 @@ export { insertResults, findRequestLog } from './repositories/request-logs.js';
 export { createApiKey, findActiveKey, hashApiKey, listApiKeys, revokeApiKey, type AuthenticatedKey } from './repositories/api-keys.js';
 export * from './repositories/jobs.js';
 export * from './repositories/schemas.js';
+export * from './repositories/templates.js';

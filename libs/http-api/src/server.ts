@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import Fastify from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
-import { JobCancellations } from '@sps/cache';
+import { JobCancellations, ResponseCache } from '@sps/cache';
 import type { Database } from '@sps/db';
 import type { SchemaCompiler } from '@sps/llm';
 import type { Redis } from 'ioredis';
@@ -18,6 +18,8 @@ import { analyzeRoutes } from './routes/analyze.js';
 import { batchRoutes } from './routes/batch.js';
 import { jobRoutes } from './routes/jobs.js';
 import { schemaRoutes } from './routes/schemas.js';
+import { templateRoutes } from './routes/templates.js';
+import { cacheRoutes } from './routes/cache.js';
 import { healthRoutes, type DependencyCheck } from './routes/health.js';
 import { requestRoutes } from './routes/requests.js';
 import { StructuredResponse } from './schemas/analyze.js';
@@ -51,23 +53,28 @@ export async function buildServer(deps: ServerDeps) {
 
   app.addSchema(ErrorEnvelope);
   app.addSchema(StructuredResponse);
-  await app.register(openapi, { version: deps.version });
   await app.register(errorEnvelope);
   await app.register(requestIdHeader);
+  await app.register(openapi, { version: deps.version });
   await app.register(httpMetrics, { registry: deps.registry });
-  await app.register(authentication, { db: deps.db });
-  await app.register(rateLimit, { redis: deps.redis });
   await app.register(healthRoutes, { version: deps.version, checks: deps.healthChecks });
-  await app.register(analyzeRoutes, { pipeline: deps.pipeline, db: deps.db });
-  await app.register(batchRoutes, { pipeline: deps.pipeline, db: deps.db });
-  await app.register(jobRoutes, {
-    db: deps.db,
-    pipeline: deps.pipeline,
-    cancellations: new JobCancellations(deps.redis),
-    webhookAllowlist: deps.webhookAllowlist ?? [],
+  // Everything below needs an API key and counts against its rate limit.
+  await app.register(async (api) => {
+    await api.register(authentication, { db: deps.db });
+    await api.register(rateLimit, { redis: deps.redis });
+    await api.register(analyzeRoutes, { pipeline: deps.pipeline, db: deps.db });
+    await api.register(batchRoutes, { pipeline: deps.pipeline, db: deps.db });
+    await api.register(jobRoutes, {
+      db: deps.db,
+      pipeline: deps.pipeline,
+      cancellations: new JobCancellations(deps.redis),
+      webhookAllowlist: deps.webhookAllowlist ?? [],
+    });
+    await api.register(requestRoutes, { db: deps.db });
+    await api.register(schemaRoutes, { db: deps.db, compiler: deps.schemaCompiler });
+    await api.register(templateRoutes, { db: deps.db });
+    await api.register(cacheRoutes, { cache: new ResponseCache(deps.redis) });
   });
-  await app.register(requestRoutes, { db: deps.db });
-  await app.register(schemaRoutes, { db: deps.db, compiler: deps.schemaCompiler });
   return app;
 }
 

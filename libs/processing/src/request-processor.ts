@@ -11,7 +11,7 @@ import {
   type StructuredOutput,
   type TopicKey,
 } from '@sps/contracts';
-import type { JobCancellations, ResponseCache } from '@sps/cache';
+import { cacheIndexes, type JobCancellations, type ResponseCache } from '@sps/cache';
 import { headerValue, jsonValue, toHeaders, type BatchingProducer, type KafkaMessage, type Message } from '@sps/kafka';
 import type { CompiledSchema, SchemaCompiler, StructuredOutputEngine } from '@sps/llm';
 import type { Logger } from '@sps/observability';
@@ -140,7 +140,9 @@ export class RequestProcessor {
       void computation.catch(() => undefined).finally(() => this.inFlight.delete(key));
     }
     const { output, attempts } = await computation;
-    if (this.deps.cache && !options.bypass_cache) await this.deps.cache.set(key, { output }, options.cache_ttl);
+    if (this.deps.cache && !options.bypass_cache) {
+      await this.deps.cache.set(key, { output }, options.cache_ttl, cacheIndexes(request.tenant_id, request.labels));
+    }
     return { output: { ...output, cached: false }, attempts };
   }
 

@@ -1,5 +1,5 @@
-import { sql } from 'kysely';
 import type { Database } from '../database.js';
+import { lockLatestVersion } from './versions.js';
 
 /** Adds a version of a named schema: version 1 when `expectNew`, else the next one (undefined if the name is unknown). */
 export async function addSchemaVersion(
@@ -7,15 +7,7 @@ export async function addSchemaVersion(
   input: { tenantId: string; apiKeyId: string; name: string; description?: string; definition: Record<string, unknown>; expectNew: boolean },
 ) {
   return db.transaction().execute(async (trx) => {
-    // Serialise versioning of one name within a tenant.
-    await sql`select pg_advisory_xact_lock(hashtext(${`${input.tenantId}/${input.name}`}))`.execute(trx);
-    const latest = await trx
-      .selectFrom('schemas')
-      .select((eb) => eb.fn.max('version').as('version'))
-      .where('tenant_id', '=', input.tenantId)
-      .where('name', '=', input.name)
-      .executeTakeFirst();
-    const current = latest?.version ?? null;
+    const current = await lockLatestVersion(trx, 'schemas', input.tenantId, input.name);
     if (input.expectNew ? current !== null : current === null) return { conflict: true as const, current };
     const row = await trx
       .insertInto('schemas')

@@ -7,9 +7,6 @@ declare module 'fastify' {
   interface FastifyRequest {
     principal: AuthenticatedKey;
   }
-  interface FastifyContextConfig {
-    public?: boolean;
-  }
 }
 
 interface CacheEntry {
@@ -19,7 +16,8 @@ interface CacheEntry {
 
 /**
  * API keys (`Authorization: Bearer sk_...` or `X-API-Key`), looked up by SHA-256 through a short
- * in-memory cache so that a revoked key stops working within `cacheTtlMs`.
+ * in-memory cache so that a revoked key stops working within `cacheTtlMs`. Applies to the routes
+ * registered in the same scope.
  */
 export const authentication = fp<{ db: Database; cacheTtlMs?: number }>(async (app, { db, cacheTtlMs = 30_000 }) => {
   const cache = new Map<string, CacheEntry>();
@@ -35,7 +33,7 @@ export const authentication = fp<{ db: Database; cacheTtlMs?: number }>(async (a
 
   app.decorateRequest('principal', null as unknown as AuthenticatedKey);
   app.addHook('onRequest', async (request: FastifyRequest) => {
-    if (request.routeOptions.config.public || !request.routeOptions.url) return;
+    if (!request.routeOptions.url) return; // unknown route: answered 404 by the not-found handler
     const presented = presentedKey(request);
     if (!presented) throw new ServiceError('UNAUTHORIZED', 'missing API key: send Authorization: Bearer sk_...');
     const key = await lookup(hashApiKey(presented));

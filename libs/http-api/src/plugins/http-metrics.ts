@@ -16,7 +16,7 @@ export const httpMetrics = fp<{ registry: Registry }>(async (app, { registry }) 
       reply.elapsedTime / 1000,
     );
   });
-  app.get('/v1/metrics', { schema: { hide: true }, config: { public: true } }, async (_request, reply) =>
+  app.get('/v1/metrics', { schema: { hide: true } }, async (_request, reply) =>
     reply.type(registry.contentType).send(await registry.metrics()),
   );
 });

@@ -5,6 +5,8 @@ import swaggerUi from '@fastify/swagger-ui';
 /** OpenAPI 3.1 generated from the route schemas; Swagger UI at /docs, the document at /openapi.json. */
 export const openapi = fp<{ version: string }>(async (app, { version }) => {
   await app.register(swagger, {
+    // Shared schemas appear under their own names (#/components/schemas/ErrorEnvelope).
+    refResolver: { buildLocalReference: (json, _baseUri, _fragment, i) => (typeof json.$id === 'string' ? json.$id : `def-${i}`) },
     openapi: {
       openapi: '3.1.0',
       info: {
@@ -19,5 +21,5 @@ export const openapi = fp<{ version: string }>(async (app, { version }) => {
     },
   });
   await app.register(swaggerUi, { routePrefix: '/docs' });
-  app.get('/openapi.json', { schema: { hide: true }, config: { public: true } }, async () => app.swagger());
+  app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
 });

@@ -30,7 +30,7 @@ export const rateLimit = fp<{ redis: Redis }>(async (app, { redis }) => {
   };
 
   app.addHook('onRequest', async (request, reply) => {
-    if (!request.principal) return; // public route
+    if (!request.principal) return; // unknown route
     const limit = request.principal.rateLimitPerHour;
     try {
       const state = await limiterFor(limit).consume(request.principal.apiKeyId);

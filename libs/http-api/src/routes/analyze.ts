@@ -2,7 +2,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { randomUUID } from 'node:crypto';
 import { ServiceError, type PromptRequestMessage, type ResultMessage } from '@sps/contracts';
 import type { AuthenticatedKey, Database } from '@sps/db';
-import { resolveSchemaRef } from '../schema-ref.js';
+import { resolveReferences, type Resolved } from '../schema-ref.js';
 import { checkSchemaLimits } from '../input-limits.js';
 import type { PipelineClient } from '../pipeline-client.js';
 import { Type } from '@sinclair/typebox';
@@ -25,9 +25,10 @@ export const analyzeRoutes: FastifyPluginAsyncTypebox<{ pipeline: PipelineClient
     },
     async (request, reply) => {
       const started = performance.now();
-      const body = await resolveSchemaRef(db, request.principal.tenantId, request.body);
+      const { prompt, ...body } = await resolveReferences(db, request.principal.tenantId, request.body);
+      if (prompt === undefined) throw new ServiceError('INVALID_REQUEST', 'prompt: is required (or a template)', { fields: [{ field: 'prompt', reason: 'is required (or a template)' }] });
       checkSchemaLimits(body.schema);
-      const message = buildRequest(request.principal, body);
+      const message = buildRequest(request.principal, { ...body, prompt });
       const result = await pipeline.call(message, message.options?.timeout_ms ?? DEFAULT_TIMEOUT_MS);
       return reply.send(toStructuredResponse(result, Math.round(performance.now() - started)));
     },
@@ -35,7 +36,11 @@ export const analyzeRoutes: FastifyPluginAsyncTypebox<{ pipeline: PipelineClient
 };
 
 /** The pipeline message for one prompt of an authenticated caller, with its deadline. */
-export function buildRequest(principal: AuthenticatedKey, body: Omit<AnalyzeBody, 'schema_ref'>, extra: Partial<PromptRequestMessage> = {}): PromptRequestMessage {
+export function buildRequest(
+  principal: AuthenticatedKey,
+  body: Omit<Resolved<AnalyzeBody>, 'labels'> & { prompt: string; labels?: PromptRequestMessage['labels'] },
+  extra: Partial<PromptRequestMessage> = {},
+): PromptRequestMessage {
   const timeoutMs = body.options?.timeout_ms ?? DEFAULT_TIMEOUT_MS;
   return {
     request_id: randomUUID(),
@@ -44,6 +49,7 @@ export function buildRequest(principal: AuthenticatedKey, body: Omit<AnalyzeBody
     prompt: body.prompt.trim(),
     format: body.format ?? 'json',
     ...(body.schema ? { schema: body.schema } : {}),
+    ...(body.labels && Object.keys(body.labels).length > 0 ? { labels: body.labels } : {}),
     options: { ...body.options, timeout_ms: timeoutMs },
     created_at: new Date().toISOString(),
     deadline_at: new Date(Date.now() + timeoutMs).toISOString(),

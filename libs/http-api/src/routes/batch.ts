@@ -3,7 +3,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { LIMITS, OutputFormat, PromptOptions, ServiceError, UserSchema } from '@sps/contracts';
 import type { Database } from '@sps/db';
 import { checkSchemaLimits } from '../input-limits.js';
-import { SchemaRef, resolveSchemaRef } from '../schema-ref.js';
+import { SchemaRef, resolveReferences } from '../schema-ref.js';
 import type { PipelineClient } from '../pipeline-client.js';
 import { errorResponses } from '../schemas/errors.js';
 import { buildRequest, toStructuredResponse } from './analyze.js';
@@ -48,7 +48,7 @@ export const batchRoutes: FastifyPluginAsyncTypebox<{ pipeline: PipelineClient; 
     },
     async (request) => {
       const started = performance.now();
-      const { prompts, ...shared } = await resolveSchemaRef(db, request.principal.tenantId, request.body);
+      const { prompts, ...shared } = await resolveReferences(db, request.principal.tenantId, request.body);
       checkSchemaLimits(shared.schema);
       const results = await Promise.all(
         prompts.map(async (prompt, index) => {

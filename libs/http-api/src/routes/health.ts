@@ -18,7 +18,7 @@ export const healthRoutes: FastifyPluginAsyncTypebox<{ version: string; checks: 
   const startedAt = Date.now();
   app.get(
     '/v1/health',
-    { config: { public: true }, schema: { tags: ['health'], security: [], response: { 200: HealthResponse, 503: HealthResponse } } },
+    { schema: { tags: ['health'], security: [], response: { 200: HealthResponse, 503: HealthResponse } } },
     async (_request, reply) => {
       const entries = await Promise.all(
         Object.entries(checks).map(async ([name, check]) => [name, (await probe(check)) ? 'up' : 'down'] as const),

@@ -5,7 +5,7 @@ import type { JobCancellations } from '@sps/cache';
 import { cancelJob, createJob, findJob, jobDeliveries, jobItems, listJobs, type Database } from '@sps/db';
 import { checkWebhookTarget } from '@sps/webhooks';
 import { checkSchemaLimits } from '../input-limits.js';
-import { SchemaRef, resolveSchemaRef } from '../schema-ref.js';
+import { SchemaRef, resolveReferences } from '../schema-ref.js';
 import type { PipelineClient } from '../pipeline-client.js';
 import { errorResponses } from '../schemas/errors.js';
 import { buildRequest } from './analyze.js';
@@ -108,7 +108,7 @@ export const jobRoutes: FastifyPluginAsyncTypebox<JobRoutesOptions> = async (app
     },
     async (request, reply) => {
       const { job_type, webhook_url } = request.body;
-      const request_params = await resolveSchemaRef(db, request.principal.tenantId, request.body.request_params, 'request_params.schema_ref');
+      const request_params = await resolveReferences(db, request.principal.tenantId, request.body.request_params, 'request_params.');
       const prompts = promptsOf(job_type, request_params);
       checkSchemaLimits(request_params.schema, 'request_params.schema');
       if (webhook_url) {

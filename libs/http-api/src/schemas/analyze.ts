@@ -1,10 +1,11 @@
 import { Type, type Static } from '@sinclair/typebox';
 import { LIMITS, OutputFormat, PromptOptions, UserSchema } from '@sps/contracts';
-import { SchemaRef } from '../schema-ref.js';
+import { SchemaRef, TemplateRef } from '../schema-ref.js';
 
 export const AnalyzeBody = Type.Object(
   {
-    prompt: Type.String({ minLength: 1, maxLength: LIMITS.promptMaxChars, pattern: '\\S' }),
+    prompt: Type.Optional(Type.String({ minLength: 1, maxLength: LIMITS.promptMaxChars, pattern: '\\S' })),
+    template: Type.Optional(TemplateRef),
     format: Type.Optional(OutputFormat),
     schema: Type.Optional(UserSchema),
     schema_ref: Type.Optional(SchemaRef),
