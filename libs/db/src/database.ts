@@ -15,7 +15,9 @@ export function createDatabase(options: { url: string; poolSize?: number; applic
     connectionTimeoutMillis: 5_000,
     idleTimeoutMillis: 30_000,
   });
-  // An idle client losing its connection (database restart) must not crash the process.
+  // A connection lost while idle (pool) or in use (client) must not crash the process: the query
+  // in flight, if any, fails and its caller decides (the sink retries its batch).
   pool.on('error', () => undefined);
+  pool.on('connect', (client) => client.on('error', () => undefined));
   return new Kysely<DatabaseSchema>({ dialect: new PostgresDialect({ pool }) });
 }

@@ -1,8 +1,19 @@
-import type { Kafka, Message, Producer, RecordMetadata } from 'kafkajs';
+import { Partitioners, type Kafka, type Message, type Producer, type RecordMetadata } from 'kafkajs';
 
-/** acks=all and idempotence: an acknowledged message is on every in-sync replica, exactly once. */
+/**
+ * acks=all and idempotence: an acknowledged message is on every in-sync replica, exactly once.
+ * The partitioner is murmur2 like the Java client's, so a pipeline producing with the same key
+ * from Java, Python (librdkafka's murmur2_random) or here lands on the same partition. Retries
+ * stay bounded so that a send to a dead cluster fails (503) instead of hanging; a send that failed
+ * after retrying may still have been written, which the idempotent consumers downstream absorb.
+ */
 export function createProducer(kafka: Kafka): Producer {
-  return kafka.producer({ idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false });
+  return kafka.producer({
+    idempotent: true,
+    maxInFlightRequests: 1,
+    allowAutoTopicCreation: false,
+    createPartitioner: Partitioners.DefaultPartitioner,
+  });
 }
 
 interface PendingSend {
