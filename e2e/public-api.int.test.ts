@@ -1,3 +1,4 @@
+import { execFile } from 'node:child_process';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import { Webhook } from 'standardwebhooks';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -136,6 +137,58 @@ describe('public API (real Kafka, Postgres, Redis; fake provider)', () => {
     await waitUntil(async () => (letters.some((l) => l.includes(job_id)) ? true : undefined), 30_000, 'webhook dead letter');
     await consumer.disconnect();
     await receiver.stop();
+  });
+
+  it('cancels the items of a job that have not run', async () => {
+    // More items than the processor keeps in flight (256): the rest are still queued when cancelled.
+    pipeline.fake.setLatency(1_000);
+    const prompts = Array.from({ length: 400 }, (_, i) => `slow job item ${i} ${Date.now()}`);
+    const { job_id } = await json(await call('POST', '/v1/jobs', { job_type: 'batch', request_params: { prompts, options: { provider: 'openai' } } }));
+    const cancelled = await call('DELETE', `/v1/jobs/${job_id}`);
+    expect(cancelled.status).toBe(200);
+    expect((await json(cancelled)).status).toBe('cancelled');
+    const job = await waitUntil(async () => {
+      const view = await json(await call('GET', `/v1/jobs/${job_id}`));
+      return view.results.length === 400 ? view : undefined;
+    }, 60_000, 'every item accounted for');
+    pipeline.fake.setLatency(0);
+    expect(job.status).toBe('cancelled');
+    const codes = job.results.map((r: { error: { code: string } | null }) => r.error?.code ?? 'OK');
+    expect(codes.filter((c: string) => c === 'CANCELLED').length).toBeGreaterThan(0);
+    expect(await call('DELETE', `/v1/jobs/${job_id}`).then((r) => r.status)).toBe(409);
+  });
+
+  it('does not follow a redirect from a webhook receiver', async () => {
+    const receiver = new Receiver([302, 302, 302, 302]);
+    const url = await receiver.start();
+    const { job_id } = await json(await call('POST', '/v1/jobs', { job_type: 'analyze', request_params: { prompt: `redirected ${Date.now()}` }, webhook_url: url }));
+    const job = await waitUntil(async () => {
+      const view = await json(await call('GET', `/v1/jobs/${job_id}`));
+      return view.webhook?.status === 'failed' ? view : undefined;
+    }, 60_000, 'webhook failed');
+    expect(job.webhook.deliveries.map((d: { status_code: number }) => d.status_code)).toEqual([302, 302, 302, 302]);
+    await receiver.stop();
+  });
+
+  it('manages keys from the admin CLI: create, list, revoke', async () => {
+    const run = (...args: string[]) =>
+      new Promise<string>((resolve, reject) =>
+        execFile(process.execPath, ['--import', 'tsx', 'libs/db/src/cli/keys.ts', ...args], { env: { ...process.env, DATABASE_URL: pipeline.endpoints.databaseUrl } }, (error, stdout, stderr) =>
+          error ? reject(new Error(stderr)) : resolve(stdout),
+        ),
+      );
+    const created = JSON.parse(await run('create', '--tenant', `cli-${pipeline.prefix}`, '--name', 'cli', '--json'));
+    expect(created.key).toMatch(/^sk_/);
+    const stored = await pipeline.db.selectFrom('api_keys').select('key_hash').where('id', '=', created.apiKeyId).executeTakeFirstOrThrow();
+    expect(stored.key_hash).toHaveLength(64);
+    expect(stored.key_hash).not.toContain(created.key);
+    expect(await run('list', '--tenant', `cli-${pipeline.prefix}`)).toContain(created.key.slice(0, 10));
+    expect((await call('GET', '/v1/jobs', undefined, created.key)).status).toBe(200);
+    expect(await run('revoke', created.apiKeyId)).toContain('revoked');
+    // the API caches key lookups briefly; a fresh lookup refuses the revoked key
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    const { findActiveKey, hashApiKey } = await import('@sps/db');
+    expect(await findActiveKey(pipeline.db, hashApiKey(created.key))).toBeUndefined();
   });
 
   it('refuses webhook targets in private ranges that are not allowlisted', async () => {
