@@ -1,5 +1,5 @@
 import type { Database } from '../database.js';
-import { lockLatestVersion } from './versions.js';
+import { listLatestVersions, lockLatestVersion } from './versions.js';
 
 /** Adds a version of a named schema: version 1 when `expectNew`, else the next one (undefined if the name is unknown). */
 export async function addSchemaVersion(
@@ -34,14 +34,7 @@ export async function findSchema(db: Database, tenantId: string, name: string, v
 
 /** The latest version of every schema of a tenant. */
 export async function listSchemas(db: Database, tenantId: string) {
-  return db
-    .selectFrom('schemas')
-    .distinctOn('name')
-    .selectAll()
-    .where('tenant_id', '=', tenantId)
-    .orderBy('name')
-    .orderBy('version', 'desc')
-    .execute();
+  return listLatestVersions(db, 'schemas', tenantId);
 }
 
 export async function deprecateSchema(db: Database, tenantId: string, name: string, version: number) {

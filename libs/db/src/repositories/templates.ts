@@ -1,5 +1,5 @@
 import type { Database } from '../database.js';
-import { lockLatestVersion } from './versions.js';
+import { listLatestVersions, lockLatestVersion } from './versions.js';
 
 export interface TemplateInput {
   tenantId: string;
@@ -41,12 +41,5 @@ export async function findTemplate(db: Database, tenantId: string, name: string,
 }
 
 export async function listTemplates(db: Database, tenantId: string) {
-  return db
-    .selectFrom('prompt_templates')
-    .distinctOn('name')
-    .selectAll()
-    .where('tenant_id', '=', tenantId)
-    .orderBy('name')
-    .orderBy('version', 'desc')
-    .execute();
+  return listLatestVersions(db, 'prompt_templates', tenantId);
 }

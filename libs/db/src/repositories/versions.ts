@@ -1,4 +1,4 @@
-import { sql, type Transaction } from 'kysely';
+import { sql, type Kysely, type Selectable, type Transaction } from 'kysely';
 import type { DatabaseSchema } from '../tables.js';
 
 /**
@@ -19,4 +19,16 @@ export async function lockLatestVersion(
     .where('name', '=', name)
     .executeTakeFirst();
   return latest?.version ?? null;
+}
+
+/** The latest version of every name of a tenant, names in order. (Typed as either table; the query is the same.) */
+export async function listLatestVersions<T extends 'schemas' | 'prompt_templates'>(db: Kysely<DatabaseSchema>, table: T, tenantId: string) {
+  return db
+    .selectFrom(table as 'schemas')
+    .distinctOn('name')
+    .selectAll()
+    .where('tenant_id', '=', tenantId)
+    .orderBy('name')
+    .orderBy('version', 'desc')
+    .execute() as unknown as Promise<Selectable<DatabaseSchema[T]>[]>;
 }
