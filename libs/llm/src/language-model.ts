@@ -19,6 +19,11 @@ export interface SchemaTransform {
   restore(instance: unknown): unknown;
   /** Human-readable list of what was dropped or rewritten. */
   notes: string[];
+  /**
+   * The forward mapping, inverse of restore: an instance of the original schema in the provider
+   * schema's shape (wrapped root, absent optional properties as null). Used by tests.
+   */
+  encode?(instance: unknown): unknown;
 }
 
 export type SchemaTransformer = (schema: Record<string, unknown>) => SchemaTransform;

@@ -78,6 +78,9 @@ const AJV_OPTIONS: Options = {
   code: { regExp: regExpEngine },
   // Unknown formats are ignored; ajv would otherwise print a warning per schema.
   logger: false,
+  // 19.99 / 0.01 is 1998.9999999999998 in binary floating point: without a tolerance every price
+  // with `multipleOf: 0.01` would be refused.
+  multipleOfPrecision: 9,
 };
 
 /** Thrown by ajv for a `$ref` it cannot resolve (`missingRef` absolute, `missingSchema` without fragment). */

@@ -441,3 +441,11 @@ describe('cache', () => {
     expect(compiler.stats.size).toBe(0);
   });
 });
+
+describe('decimal multiples', () => {
+  it('accepts prices that are multiples of 0.01 despite binary floating point', () => {
+    const compiled = new SchemaCompiler().compile({ type: 'number', multipleOf: 0.01 });
+    for (const price of [19.99, 0.07, 4.35, 10.2]) expect(compiled.validate(price)).toEqual([]);
+    expect(compiled.validate(19.995)).not.toEqual([]);
+  });
+});
