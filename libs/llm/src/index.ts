@@ -3,6 +3,7 @@ export { ProviderError, type ProviderErrorClass } from './provider-error.js';
 export { createOpenAIModel, type OpenAIModelOptions } from './providers/openai/index.js';
 export { createAnthropicModel, type AnthropicModelOptions } from './providers/anthropic/index.js';
 export { createGeminiModel, type GeminiModelOptions } from './providers/gemini/index.js';
+export { createLocalModel, type LocalModelOptions, type LocalLanguageModel } from './providers/local/index.js';
 export { SchemaCompiler, type CompiledSchema } from './validation/schema-compiler.js';
 export { extractJson, type ExtractedJson } from './engine/extract-json.js';
 export { StructuredOutputEngine, type StructuredRequest, type StructuredAnswer } from './engine/structured-output-engine.js';

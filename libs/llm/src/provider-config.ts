@@ -3,17 +3,19 @@ import { ConfigError, StringEnum } from '@sps/config';
 import type { LanguageModel } from './language-model.js';
 import { createAnthropicModel } from './providers/anthropic/index.js';
 import { createGeminiModel } from './providers/gemini/index.js';
+import { createLocalModel } from './providers/local/index.js';
 import { createOpenAIModel } from './providers/openai/index.js';
 import { DEFAULT_PRICES, type PriceTable } from './routing/price-table.js';
 import { DEFAULT_RESILIENCE, ResilientProvider, type ResilienceSettings } from './routing/resilient-provider.js';
 import { ProviderRouter, ROUTING_POLICIES } from './routing/router.js';
 
-const KNOWN_PROVIDERS = ['openai', 'openai-compatible', 'anthropic', 'gemini'] as const;
+const KNOWN_PROVIDERS = ['local', 'openai', 'openai-compatible', 'anthropic', 'gemini'] as const;
 
 /** Environment variables that choose and configure providers (validated with the app's config). */
 export const ProviderConfig = {
+  // The built-in local model is the default, so the service works offline out of the box.
   LLM_PROVIDERS: Type.String({
-    default: 'openai',
+    default: 'local',
     pattern: '^[a-z-]+(,[a-z-]+)*$',
     description: `providers in fallback order: ${KNOWN_PROVIDERS.join(', ')}`,
   }),
@@ -40,6 +42,12 @@ export const ProviderConfig = {
   GEMINI_API_KEY: Type.Optional(Type.String({ minLength: 1 })),
   GEMINI_BASE_URL: Type.Optional(Type.String({ pattern: '^https?://' })),
   GEMINI_MODEL: Type.String({ default: 'gemini-2.5-flash' }),
+  LOCAL_MODEL_PATH: Type.Optional(
+    Type.String({ minLength: 1, description: 'GGUF file for the local provider; `bash deploy/local/model.sh` downloads SmolLM2-135M-Instruct and prints its path' }),
+  ),
+  LOCAL_MODEL_CONTEXT_SIZE: Type.Integer({ minimum: 512, maximum: 32_768, default: 4096 }),
+  LOCAL_MODEL_THREADS: Type.Optional(Type.Integer({ minimum: 1, maximum: 256, description: 'default: half the cores' })),
+  LOCAL_MODEL_CONCURRENCY: Type.Integer({ minimum: 1, maximum: 8, default: 1 }),
 };
 
 type ProviderSettings = Static<ReturnType<typeof Type.Object<typeof ProviderConfig>>>;
@@ -68,12 +76,21 @@ export function createRouter(config: ProviderSettings): { router: ProviderRouter
 }
 
 function createModel(name: string, config: ProviderSettings, problems: string[]): LanguageModel | undefined {
-  const require = (variable: keyof ProviderSettings) => {
-    if (!config[variable]) problems.push(`${variable}: is required when LLM_PROVIDERS includes ${name}`);
+  const require = (variable: keyof ProviderSettings, hint = '') => {
+    if (!config[variable]) problems.push(`${variable}: is required when LLM_PROVIDERS includes ${name}${hint}`);
     return String(config[variable] ?? '');
   };
   const timeoutMs = config.LLM_TIMEOUT_MS;
   switch (name) {
+    case 'local':
+      return createLocalModel({
+        provider: name,
+        modelPath: require('LOCAL_MODEL_PATH', ' (`bash deploy/local/model.sh` downloads the model and prints its path)'),
+        contextSize: config.LOCAL_MODEL_CONTEXT_SIZE,
+        threads: config.LOCAL_MODEL_THREADS,
+        concurrency: config.LOCAL_MODEL_CONCURRENCY,
+        timeoutMs,
+      });
     case 'openai':
       return createOpenAIModel({ provider: name, model: config.OPENAI_MODEL, apiKey: require('OPENAI_API_KEY'), baseURL: config.OPENAI_BASE_URL, timeoutMs });
     case 'openai-compatible':

@@ -141,6 +141,16 @@ describe('local model (node-llama-cpp, SmolLM2-135M)', () => {
     expect(validatePerson(llm, after.text)).toBeUndefined();
   });
 
+  it('refuses a prompt longer than the context as a bad request', async () => {
+    const llm = localModel();
+    const error: unknown = await llm
+      .generate(request(llm, person, 'word '.repeat(6_000)))
+      .catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(ProviderError);
+    expect(error).toMatchObject({ errorClass: 'bad_request' });
+    expect((error as ProviderError).message).toMatch(/does not fit the local model's context of \d+ tokens/);
+  });
+
   it('names the download command when the model file is missing', async () => {
     const missing = createLocalModel({ modelPath: '/nonexistent/models/none.gguf' });
     const error: unknown = await missing.generate(request(missing, person, 'x')).catch((e: unknown) => e);

@@ -150,3 +150,42 @@ describe('routing policies', () => {
     expect(router.order({ policy: 'latency' }).at(-1)!.name).toBe('openai');
   });
 });
+
+describe("providers' schema rules", () => {
+  const awkward = schemas.compile({
+    type: 'object',
+    properties: {
+      kind: { enum: ['person', 'company'] },
+      name: { type: 'string', minLength: 2, maxLength: 80 },
+      vat: { type: 'string', pattern: '^[A-Z]{2}[0-9]{8,12}$' },
+      age: { type: 'integer', minimum: 0, maximum: 150 },
+    },
+    required: ['kind', 'name'],
+    allOf: [{ if: { properties: { kind: { const: 'company' } } }, then: { required: ['vat'] } }],
+  });
+
+  it('the fake answers 400 to an OpenAI strict schema using allOf, as the real API does', async () => {
+    const response = await fetch(`${fake.openaiBaseUrl}/chat/completions`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({
+        model: 'gpt-4o-mini',
+        messages: [{ role: 'user', content: 'x' }],
+        response_format: { type: 'json_schema', json_schema: { name: 'r', strict: true, schema: awkward.schema } },
+      }),
+    });
+    expect(response.status).toBe(400);
+    expect(JSON.stringify(await response.json())).toMatch(/allOf/);
+  });
+
+  it.each(['openai', 'anthropic', 'gemini'] as const)('%s accepts the transformed schema natively (no 400)', async (name) => {
+    const { engine } = engineFor([name]);
+    // The fake's generated answers do not try to satisfy patterns: only acceptance is judged here.
+    const outcome = await engine
+      .run({ prompt: 'ACME Ltd, VAT GB123456789', schema: awkward, isDefaultAnalysis: false, temperature: 0, maxTokens: 200, signal: AbortSignal.timeout(5_000) })
+      .catch((error: { details: { attempts: { outcome: string }[] } }) => error.details);
+    expect(outcome.attempts.length).toBeGreaterThan(0);
+    expect(outcome.attempts.filter((a) => a.outcome === 'error')).toEqual([]);
+    expect(fake.requestsFor(name).at(-1)!.schema).toBeDefined();
+  });
+});

@@ -5,6 +5,9 @@ import { fenced, truncated, validAnswer, violatingAnswer } from './answers.js';
 import { anthropicWire } from './wire/anthropic.js';
 import { geminiWire } from './wire/gemini.js';
 import { openaiWire } from './wire/openai.js';
+import { checkAnthropicSchema } from './rules/anthropic.js';
+import { checkGeminiSchema } from './rules/gemini.js';
+import { checkOpenAISchema } from './rules/openai.js';
 import type { FakeProviderName, ParsedRequest, WireFormat } from './wire/types.js';
 
 export type { FakeProviderName, ParsedRequest };
@@ -29,6 +32,13 @@ export interface FakeProviderOptions {
   port?: number;
   ruleChecks?: Partial<Record<FakeProviderName, SchemaRuleCheck>>;
 }
+
+/** Each provider's documented schema rules, as the real APIs enforce them (OpenAI only in strict mode). */
+export const DEFAULT_RULE_CHECKS: Record<FakeProviderName, SchemaRuleCheck> = {
+  openai: (schema, raw) => ((raw as { response_format?: { json_schema?: { strict?: boolean } } }).response_format?.json_schema?.strict ? checkOpenAISchema(schema) : []),
+  anthropic: (schema) => checkAnthropicSchema(schema),
+  gemini: (schema) => checkGeminiSchema(schema),
+};
 
 const ROUTES: { provider: FakeProviderName; match: RegExp; wire: WireFormat }[] = [
   { provider: 'openai', match: /^\/v1\/chat\/completions(\?|$)/, wire: openaiWire },
@@ -138,7 +148,8 @@ export class FakeProviderServer {
     if (step.kind === 'hang') return; // the client's timeout must fire
     const latency = step.latencyMs ?? this.latencyMs;
     if (latency > 0) await sleep(latency);
-    const violations = request.schema ? (this.options.ruleChecks?.[provider]?.(request.schema, request.raw) ?? []) : [];
+    const checks = this.options.ruleChecks ?? DEFAULT_RULE_CHECKS;
+    const violations = request.schema ? (checks[provider]?.(request.schema, request.raw) ?? []) : [];
     if (violations.length > 0) {
       return sendJson(res, 400, wire.error(400, `Invalid schema for response_format: ${violations.join('; ')}`));
     }
