@@ -23,21 +23,61 @@ const invoiceSchema = schemas.compile({
 });
 
 const MODELS: Record<FakeProviderName, { model: string; create: () => LanguageModel }> = {
-  openai: { model: 'gpt-4o-mini', create: () => createOpenAIModel({ provider: 'openai', model: 'gpt-4o-mini', apiKey: 'sk-test', baseURL: fake.openaiBaseUrl }) },
-  anthropic: { model: 'claude-haiku-4-5', create: () => createAnthropicModel({ model: 'claude-haiku-4-5', apiKey: 'sk-ant-test', baseURL: fake.anthropicBaseUrl }) },
-  gemini: { model: 'gemini-2.5-flash', create: () => createGeminiModel({ model: 'gemini-2.5-flash', apiKey: 'gm-test', baseURL: fake.geminiBaseUrl }) },
+  openai: {
+    model: 'gpt-4o-mini',
+    create: () =>
+      createOpenAIModel({
+        provider: 'openai',
+        model: 'gpt-4o-mini',
+        apiKey: 'sk-test',
+        baseURL: fake.openaiBaseUrl,
+      }),
+  },
+  anthropic: {
+    model: 'claude-haiku-4-5',
+    create: () =>
+      createAnthropicModel({
+        model: 'claude-haiku-4-5',
+        apiKey: 'sk-ant-test',
+        baseURL: fake.anthropicBaseUrl,
+      }),
+  },
+  gemini: {
+    model: 'gemini-2.5-flash',
+    create: () =>
+      createGeminiModel({ model: 'gemini-2.5-flash', apiKey: 'gm-test', baseURL: fake.geminiBaseUrl }),
+  },
 };
 
-const FAST: ResilienceSettings = { ...DEFAULT_RESILIENCE, timeoutMs: 2_000, maxRetries: 1, breakerThreshold: 3, breakerCooldownMs: 500 };
+const FAST: ResilienceSettings = {
+  ...DEFAULT_RESILIENCE,
+  timeoutMs: 2_000,
+  maxRetries: 1,
+  breakerThreshold: 3,
+  breakerCooldownMs: 500,
+};
 
 function engineFor(names: FakeProviderName[], settings: Partial<ResilienceSettings> = {}) {
-  const providers = names.map((name) => new ResilientProvider(MODELS[name].create(), { ...FAST, ...settings }));
+  const providers = names.map(
+    (name) => new ResilientProvider(MODELS[name].create(), { ...FAST, ...settings }),
+  );
   const router = new ProviderRouter(providers, DEFAULT_PRICES);
-  return { engine: new StructuredOutputEngine({ router, prices: DEFAULT_PRICES, maxAttemptsPerProvider: 3 }), providers };
+  return {
+    engine: new StructuredOutputEngine({ router, prices: DEFAULT_PRICES, maxAttemptsPerProvider: 3 }),
+    providers,
+  };
 }
 
+const baseRequest = {
+  prompt: 'Invoice #12345 for $1,250.00',
+  schema: invoiceSchema,
+  isDefaultAnalysis: false,
+  temperature: 0.1,
+  maxTokens: 500,
+  signal: AbortSignal.timeout(60_000),
+};
 const ask = (engine: StructuredOutputEngine, signal = AbortSignal.timeout(10_000)) =>
-  engine.run({ prompt: 'Invoice #12345 for $1,250.00', schema: invoiceSchema, isDefaultAnalysis: false, temperature: 0.1, maxTokens: 500, signal });
+  engine.run({ ...baseRequest, signal });
 
 beforeAll(async () => {
   await fake.start();
@@ -58,14 +98,20 @@ describe.each(['openai', 'anthropic', 'gemini'] as const)('%s through its offici
       anthropic: () => body.output_config.format.schema,
       gemini: () => body.generationConfig.responseJsonSchema,
     }[name]();
-    expect(nativeSchema).toMatchObject({ type: 'object', properties: { invoice_number: { type: 'string' } } });
+    expect(nativeSchema).toMatchObject({
+      type: 'object',
+      properties: { invoice_number: { type: 'string' } },
+    });
     expect(answer.attempts).toHaveLength(1);
     const [attempt] = answer.attempts;
     expect(attempt).toMatchObject({ provider: name, outcome: 'valid', model: MODELS[name].model });
     expect(attempt!.tokens_in).toBeGreaterThan(0);
     expect(attempt!.tokens_out).toBeGreaterThan(0);
     const price = DEFAULT_PRICES[MODELS[name].model]!;
-    expect(attempt!.cost_usd).toBeCloseTo((attempt!.tokens_in * price.input + attempt!.tokens_out * price.output) / 1e6, 6);
+    expect(attempt!.cost_usd).toBeCloseTo(
+      (attempt!.tokens_in * price.input + attempt!.tokens_out * price.output) / 1e6,
+      6,
+    );
   });
 
   it('repairs truncated JSON and records that it did', async () => {
@@ -81,7 +127,9 @@ describe.each(['openai', 'anthropic', 'gemini'] as const)('%s through its offici
     const answer = await ask(engineFor([name]).engine);
     expect(answer.attempts.map((a) => a.outcome)).toEqual(['invalid', 'valid']);
     const second = fake.requestsFor(name)[1]!;
-    expect(second.texts.join('\n')).toMatch(/does not satisfy the schema[\s\S]*must have required property 'invoice_number'/);
+    expect(second.texts.join('\n')).toMatch(
+      /does not satisfy the schema[\s\S]*must have required property 'invoice_number'/,
+    );
   });
 
   it('falls back to the next provider when the first answers 500', async () => {
@@ -97,9 +145,14 @@ describe.each(['openai', 'anthropic', 'gemini'] as const)('%s through its offici
   });
 
   it('opens the breaker after N consecutive failures and calls no more until the cool-down', async () => {
-    const { engine, providers } = engineFor([name], { maxRetries: 0, breakerThreshold: 3, breakerCooldownMs: 400 });
+    const { engine, providers } = engineFor([name], {
+      maxRetries: 0,
+      breakerThreshold: 3,
+      breakerCooldownMs: 400,
+    });
     fake.scriptFor(name, ...Array.from({ length: 10 }, () => ({ kind: 'status' as const, status: 503 })));
-    for (let i = 0; i < 3; i++) await expect(ask(engine)).rejects.toMatchObject({ code: 'LLM_PROVIDER_ERROR' });
+    for (let i = 0; i < 3; i++)
+      await expect(ask(engine)).rejects.toMatchObject({ code: 'LLM_PROVIDER_ERROR' });
     expect(fake.callsFor(name)).toBe(3);
     expect(providers[0]!.isOpen).toBe(true);
     const refused = await ask(engine).catch((error) => error);
@@ -144,9 +197,9 @@ describe('routing policies', () => {
     expect(() => router.order({ provider: 'nope' })).toThrow(/not configured/);
 
     fake.scriptFor('openai', { kind: 'valid', latencyMs: 150 });
-    await engine.run({ prompt: 'x', schema: invoiceSchema, isDefaultAnalysis: false, temperature: 0, maxTokens: 100, signal: AbortSignal.timeout(5_000), route: { provider: 'openai' } });
-    await engine.run({ prompt: 'x', schema: invoiceSchema, isDefaultAnalysis: false, temperature: 0, maxTokens: 100, signal: AbortSignal.timeout(5_000), route: { provider: 'gemini' } });
-    await engine.run({ prompt: 'x', schema: invoiceSchema, isDefaultAnalysis: false, temperature: 0, maxTokens: 100, signal: AbortSignal.timeout(5_000), route: { provider: 'anthropic' } });
+    for (const provider of ['openai', 'gemini', 'anthropic']) {
+      await engine.run({ ...baseRequest, route: { provider } });
+    }
     expect(router.order({ policy: 'latency' }).at(-1)!.name).toBe('openai');
   });
 });
@@ -171,21 +224,34 @@ describe("providers' schema rules", () => {
       body: JSON.stringify({
         model: 'gpt-4o-mini',
         messages: [{ role: 'user', content: 'x' }],
-        response_format: { type: 'json_schema', json_schema: { name: 'r', strict: true, schema: awkward.schema } },
+        response_format: {
+          type: 'json_schema',
+          json_schema: { name: 'r', strict: true, schema: awkward.schema },
+        },
       }),
     });
     expect(response.status).toBe(400);
     expect(JSON.stringify(await response.json())).toMatch(/allOf/);
   });
 
-  it.each(['openai', 'anthropic', 'gemini'] as const)('%s accepts the transformed schema natively (no 400)', async (name) => {
-    const { engine } = engineFor([name]);
-    // The fake's generated answers do not try to satisfy patterns: only acceptance is judged here.
-    const outcome = await engine
-      .run({ prompt: 'ACME Ltd, VAT GB123456789', schema: awkward, isDefaultAnalysis: false, temperature: 0, maxTokens: 200, signal: AbortSignal.timeout(5_000) })
-      .catch((error: { details: { attempts: { outcome: string }[] } }) => error.details);
-    expect(outcome.attempts.length).toBeGreaterThan(0);
-    expect(outcome.attempts.filter((a) => a.outcome === 'error')).toEqual([]);
-    expect(fake.requestsFor(name).at(-1)!.schema).toBeDefined();
-  });
+  it.each(['openai', 'anthropic', 'gemini'] as const)(
+    '%s accepts the transformed schema natively (no 400)',
+    async (name) => {
+      const { engine } = engineFor([name]);
+      // The fake's generated answers do not try to satisfy patterns: only acceptance is judged here.
+      const outcome = await engine
+        .run({
+          prompt: 'ACME Ltd, VAT GB123456789',
+          schema: awkward,
+          isDefaultAnalysis: false,
+          temperature: 0,
+          maxTokens: 200,
+          signal: AbortSignal.timeout(5_000),
+        })
+        .catch((error: { details: { attempts: { outcome: string }[] } }) => error.details);
+      expect(outcome.attempts.length).toBeGreaterThan(0);
+      expect(outcome.attempts.filter((a) => a.outcome === 'error')).toEqual([]);
+      expect(fake.requestsFor(name).at(-1)!.schema).toBeDefined();
+    },
+  );
 });

@@ -1,21 +1,9 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Ajv2020, type ValidateFunction } from 'ajv/dist/2020.js';
-import addFormatsModule from 'ajv-formats';
 import { afterAll, describe, expect, it } from 'vitest';
-import { checkAnthropicSchema } from '../../testing/src/fake-provider/rules/anthropic.js';
-import { checkGeminiSchema } from '../../testing/src/fake-provider/rules/gemini.js';
-import { checkOpenAISchema } from '../../testing/src/fake-provider/rules/openai.js';
-import { getGbnfGrammarForGbnfJsonSchema } from '../../../node_modules/node-llama-cpp/dist/utils/gbnfJson/getGbnfGrammarForGbnfJsonSchema.js';
-import { validateObjectAgainstGbnfSchema } from '../../../node_modules/node-llama-cpp/dist/utils/gbnfJson/utils/validateObjectAgainstGbnfSchema.js';
-import type { SchemaTransform } from '../src/language-model.js';
-import { transformSchema as anthropicTransform } from '../src/providers/anthropic/schema-transform.js';
-import { transformSchema as geminiTransform } from '../src/providers/gemini/schema-transform.js';
-import { transformSchema as localTransform } from '../src/providers/local/schema-transform.js';
-import { transformSchema as openaiTransform } from '../src/providers/openai/schema-transform.js';
-import { gbnfAsJsonSchema } from '../src/schema-transform/dialects.js';
 import { SchemaCompiler } from '../src/validation/schema-compiler.js';
+import { PROVIDERS, type Provider, type Schema } from './support/providers-under-test.js';
 
 /**
  * The schema corpus (libs/llm/test/schemas/NNN-name.json) through every provider transform:
@@ -25,8 +13,6 @@ import { SchemaCompiler } from '../src/validation/schema-compiler.js';
  *     the provider cannot tell absent from null) and the restored instance passes the original;
  * (c) every invalid instance is rejected by the final validation of the original schema.
  */
-type Provider = 'openai' | 'anthropic' | 'gemini' | 'local';
-type Schema = Record<string, unknown>;
 
 const CLOSED_OBJECT =
   'OpenAI strict mode and Anthropic structured outputs require additionalProperties: false on every object; this valid ' +
@@ -82,72 +68,6 @@ function loadCorpus(): CorpusEntry[] {
       ...(JSON.parse(readFileSync(join(SCHEMAS_DIR, file), 'utf8')) as Omit<CorpusEntry, 'file'>),
     }));
 }
-
-const addFormats =
-  (addFormatsModule as unknown as { default?: typeof addFormatsModule }).default ?? addFormatsModule;
-const ajv = new Ajv2020({
-  strict: false,
-  allErrors: true,
-  validateFormats: true,
-  logger: false,
-  ownProperties: true,
-});
-addFormats(ajv);
-const validators = new Map<string, ValidateFunction>();
-
-/**
- * ajv reports a property named `__proto__` as additional even when `properties` declares it; both
- * schema and instance are validated with that name spelled differently (consistently on both sides).
- */
-const renameProto = (value: unknown): unknown =>
-  JSON.parse(JSON.stringify(value).replaceAll('"__proto__"', '"__proto__~"'));
-
-function validateJsonSchema(schema: Schema, instance: unknown): string[] {
-  const key = JSON.stringify(schema);
-  let validate = validators.get(key);
-  if (!validate) validators.set(key, (validate = ajv.compile(renameProto(schema) as Schema)));
-  return validate(renameProto(instance))
-    ? []
-    : (validate.errors ?? []).map((e) => `${e.instancePath || '/'} ${e.keyword}: ${e.message}`);
-}
-
-function checkLocalSchema(schema: Schema): string[] {
-  const warnings: string[] = [];
-  const warn = console.warn;
-  console.warn = (...args: unknown[]) => warnings.push(args.map(String).join(' '));
-  try {
-    getGbnfGrammarForGbnfJsonSchema(schema as never);
-  } catch (error) {
-    warnings.push(`grammar generation failed: ${(error as Error).message}`);
-  } finally {
-    console.warn = warn;
-  }
-  return warnings;
-}
-
-function validateLocal(schema: Schema, instance: unknown): string[] {
-  const errors = validateJsonSchema(gbnfAsJsonSchema(schema) as Schema, instance);
-  try {
-    validateObjectAgainstGbnfSchema(instance, schema as never);
-  } catch (error) {
-    errors.push(`node-llama-cpp: ${(error as Error).message}`);
-  }
-  return errors;
-}
-
-const PROVIDERS: Record<
-  Provider,
-  {
-    transform: (s: Schema) => SchemaTransform;
-    check: (s: Schema) => string[];
-    validate: (s: Schema, i: unknown) => string[];
-  }
-> = {
-  openai: { transform: openaiTransform, check: checkOpenAISchema, validate: validateJsonSchema },
-  anthropic: { transform: anthropicTransform, check: checkAnthropicSchema, validate: validateJsonSchema },
-  gemini: { transform: geminiTransform, check: checkGeminiSchema, validate: validateJsonSchema },
-  local: { transform: localTransform, check: checkLocalSchema, validate: validateLocal },
-};
 
 /**
  * True when `a` and `b` differ only by null-valued properties one has and the other lacks: an
