@@ -1,4 +1,5 @@
 import { spawn } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
 import { sql } from 'kysely';
 import { afterEach, describe, expect, it } from 'vitest';
 import { HEADERS } from '@sps/contracts';
@@ -75,7 +76,7 @@ describe('processor at scale (real Kafka, Postgres, Redis; fake provider)', () =
       acks: -1,
       messages: [
         { key: 'same-partition', value: 'this is {not json' },
-        { key: 'same-partition', value: JSON.stringify({ request_id: good!.request_id.replace(/.$/, '0'), tenant_id: 't', prompt: '' }) },
+        { key: 'same-partition', value: JSON.stringify({ request_id: randomUUID(), tenant_id: 't', prompt: '' }) },
         { key: 'same-partition', value: JSON.stringify(good) },
       ],
     });

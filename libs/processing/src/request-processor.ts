@@ -12,7 +12,14 @@ import {
   type TopicKey,
 } from '@sps/contracts';
 import { cacheIndexes, type JobCancellations, type ResponseCache } from '@sps/cache';
-import { headerValue, jsonValue, toHeaders, type BatchingProducer, type KafkaMessage, type Message } from '@sps/kafka';
+import {
+  headerValue,
+  jsonValue,
+  toHeaders,
+  type BatchingProducer,
+  type KafkaMessage,
+  type Message,
+} from '@sps/kafka';
 import type { CompiledSchema, SchemaCompiler, StructuredOutputEngine } from '@sps/llm';
 import type { Logger } from '@sps/observability';
 import { decodeRequest } from './decode-request.js';
@@ -42,6 +49,20 @@ interface Origin {
   message: KafkaMessage;
 }
 
+interface Claim {
+  promise: Promise<CachedAnswer>;
+  resolve(answer: CachedAnswer): void;
+  reject(error: unknown): void;
+}
+
+/** Promise.withResolvers, which Node 20 lacks. */
+function newClaim(): Claim {
+  let resolve!: Claim['resolve'];
+  let reject!: Claim['reject'];
+  const promise = new Promise<CachedAnswer>((res, rej) => ((resolve = res), (reject = rej)));
+  return { promise, resolve, reject };
+}
+
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const DEFAULTS = {
   temperature: 0.1,
@@ -59,7 +80,7 @@ const DEFAULTS = {
  * It resolves only once those are acknowledged, so the offset can then be committed.
  */
 export class RequestProcessor {
-  private readonly inFlight = new Map<string, Promise<CachedAnswer & { attempts: ProviderAttempt[] }>>();
+  private readonly inFlight = new Map<string, Promise<CachedAnswer>>();
 
   constructor(private readonly deps: RequestProcessorDeps) {}
 
@@ -79,7 +100,10 @@ export class RequestProcessor {
     const redaction = options.redact_pii ? redactPii(request.prompt) : undefined;
     if (redaction && Object.keys(redaction.counts).length > 0) {
       // Audit: which kinds were found, never the values.
-      this.deps.logger.info({ request_id: request.request_id, tenant_id: request.tenant_id, pii_found: redaction.counts }, 'pii redacted');
+      this.deps.logger.info(
+        { request_id: request.request_id, tenant_id: request.tenant_id, pii_found: redaction.counts },
+        'pii redacted',
+      );
     }
     const base = {
       request_id: request.request_id,
@@ -88,24 +112,40 @@ export class RequestProcessor {
       job_id: request.job_id,
       item_index: request.item_index,
       prompt: redaction?.text ?? request.prompt,
-      request_params: { format: request.format ?? 'json', schema: request.schema, options: request.options ?? {} },
+      request_params: {
+        format: request.format ?? 'json',
+        schema: request.schema,
+        options: request.options ?? {},
+      },
     };
-    const finish = (fields: Pick<ResultMessage, 'status' | 'output' | 'error' | 'attempts'>): ResultMessage => ({
+    const finish = (
+      fields: Pick<ResultMessage, 'status' | 'output' | 'error' | 'attempts'>,
+    ): ResultMessage => ({
       ...base,
       ...fields,
       processing_time_ms: Math.round(performance.now() - started),
       completed_at: new Date().toISOString(),
     });
     try {
-      return finish({ status: 'succeeded', ...(await this.answer(request, options, base.prompt, redaction)) });
+      return finish({
+        status: 'succeeded',
+        ...(await this.answer(request, options, base.prompt, redaction)),
+      });
     } catch (error) {
       const serviceError =
-        error instanceof ServiceError ? error : new ServiceError('INTERNAL_ERROR', 'unexpected processing failure');
-      if (!(error instanceof ServiceError)) this.deps.logger.error({ err: error, request_id: request.request_id }, 'processing failed');
+        error instanceof ServiceError
+          ? error
+          : new ServiceError('INTERNAL_ERROR', 'unexpected processing failure');
+      if (!(error instanceof ServiceError))
+        this.deps.logger.error({ err: error, request_id: request.request_id }, 'processing failed');
       const { attempts, ...details } = serviceError.details ?? {};
       return finish({
         status: 'failed',
-        error: { code: serviceError.code, message: serviceError.message, ...(Object.keys(details).length ? { details } : {}) },
+        error: {
+          code: serviceError.code,
+          message: serviceError.message,
+          ...(Object.keys(details).length ? { details } : {}),
+        },
         attempts: Array.isArray(attempts) ? attempts : [],
       });
     }
@@ -118,32 +158,36 @@ export class RequestProcessor {
     redaction: Redaction | undefined,
   ): Promise<Pick<ResultMessage, 'output' | 'attempts'>> {
     const deadline = request.deadline_at ? Date.parse(request.deadline_at) : Date.now() + options.timeout_ms;
-    if (Date.now() >= deadline) throw new ServiceError('TIMEOUT', 'deadline passed before processing started');
+    if (Date.now() >= deadline)
+      throw new ServiceError('TIMEOUT', 'deadline passed before processing started');
     if (request.job_id && (await this.deps.cancellations?.isCancelled(request.job_id))) {
       throw new ServiceError('CANCELLED', `job ${request.job_id} was cancelled before this item ran`);
     }
-    const schema = this.deps.schemas.compile((request.schema as Record<string, unknown> | undefined) ?? DEFAULT_ANALYSIS_SCHEMA);
+    const schema = this.deps.schemas.compile(
+      (request.schema as Record<string, unknown> | undefined) ?? DEFAULT_ANALYSIS_SCHEMA,
+    );
     const key = workKey(request);
-    const cached = options.bypass_cache ? undefined : await this.cacheLookup(key);
-    if (cached) return { output: { ...cached.output, cached: true }, attempts: [] };
-
-    // Identical work in flight on this instance shares one provider call. Requests are keyed by
-    // the same work key, so identical work from anywhere lands on this partition, hence here.
-    const shared = options.bypass_cache ? undefined : this.inFlight.get(key);
-    if (shared) {
-      this.deps.metrics.cache.inc({ outcome: 'coalesced' });
-      return { output: { ...(await shared).output, cached: true }, attempts: [] };
+    const shared = options.bypass_cache ? undefined : await this.sharedAnswerOrClaim(key);
+    if (shared && 'output' in shared) return { output: { ...shared.output, cached: true }, attempts: [] };
+    try {
+      const answer = await this.compute(request, options, prompt, redaction, schema, deadline);
+      // Cached before the claim is released: a duplicate arriving in between finds one or the other.
+      if (this.deps.cache && !options.bypass_cache) {
+        await this.deps.cache.set(
+          key,
+          { output: answer.output },
+          options.cache_ttl,
+          cacheIndexes(request.tenant_id, request.labels),
+        );
+      }
+      shared?.claim.resolve(answer);
+      return { output: { ...answer.output, cached: false }, attempts: answer.attempts };
+    } catch (error) {
+      shared?.claim.reject(error);
+      throw error;
+    } finally {
+      if (shared) this.inFlight.delete(key);
     }
-    const computation = this.compute(request, options, prompt, redaction, schema, deadline);
-    if (!options.bypass_cache) {
-      this.inFlight.set(key, computation);
-      void computation.catch(() => undefined).finally(() => this.inFlight.delete(key));
-    }
-    const { output, attempts } = await computation;
-    if (this.deps.cache && !options.bypass_cache) {
-      await this.deps.cache.set(key, { output }, options.cache_ttl, cacheIndexes(request.tenant_id, request.labels));
-    }
-    return { output: { ...output, cached: false }, attempts };
   }
 
   private async compute(
@@ -168,7 +212,8 @@ export class RequestProcessor {
       this.deps.metrics.tokens.inc({ provider: attempt.provider, direction: 'in' }, attempt.tokens_in);
       this.deps.metrics.tokens.inc({ provider: attempt.provider, direction: 'out' }, attempt.tokens_out);
     }
-    const data = redaction && options.restore_pii ? restorePii(answer.data, redaction.originals) : answer.data;
+    const data =
+      redaction && options.restore_pii ? restorePii(answer.data, redaction.originals) : answer.data;
     const xml = request.format === 'xml';
     const output: CachedAnswer['output'] = {
       data: xml ? toXml(data) : data,
@@ -177,9 +222,37 @@ export class RequestProcessor {
       provider_used: answer.provider,
       model: answer.model,
       repaired: answer.repaired,
-      original_language: options.language_detection ? detectLanguage(request.prompt) : languageOf(answer.data),
+      original_language: options.language_detection
+        ? detectLanguage(request.prompt)
+        : languageOf(answer.data),
     };
     return { output, attempts: answer.attempts };
+  }
+
+  /**
+   * The answer to identical work, if there is one: in flight on this instance (requests are keyed
+   * by their work, so identical work from anywhere lands on this partition, hence here), or in the
+   * cache. Otherwise this request claims the work: the claim is registered in the same synchronous
+   * step as the last check, so two requests can never both compute.
+   */
+  private async sharedAnswerOrClaim(
+    key: string,
+  ): Promise<{ output: CachedAnswer['output'] } | { claim: Claim }> {
+    const pending = this.inFlight.get(key);
+    if (pending) return { output: await this.coalesce(pending) };
+    const cached = await this.cacheLookup(key);
+    if (cached) return { output: cached.output };
+    const late = this.inFlight.get(key);
+    if (late) return { output: await this.coalesce(late) };
+    const claim = newClaim();
+    claim.promise.catch(() => undefined); // waiters see the rejection; nobody else must
+    this.inFlight.set(key, claim.promise);
+    return { claim };
+  }
+
+  private async coalesce(pending: Promise<CachedAnswer>): Promise<CachedAnswer['output']> {
+    this.deps.metrics.cache.inc({ outcome: 'coalesced' });
+    return (await pending).output;
   }
 
   private async cacheLookup(key: string): Promise<CachedAnswer | undefined> {
@@ -200,14 +273,27 @@ export class RequestProcessor {
     const replyTopic = headerValue(origin.message.headers, HEADERS.replyTopic);
     const replyPartition = headerValue(origin.message.headers, HEADERS.replyPartition);
     if (replyTopic) {
-      sends.push(this.deps.producer.send(replyTopic, { ...record, partition: replyPartition === undefined ? undefined : Number(replyPartition) }));
+      sends.push(
+        this.deps.producer.send(replyTopic, {
+          ...record,
+          partition: replyPartition === undefined ? undefined : Number(replyPartition),
+        }),
+      );
     }
     await Promise.all(sends);
   }
 
-  private async deadLetter(origin: Origin, reason: string, requestId?: string, tenantId?: string): Promise<void> {
+  private async deadLetter(
+    origin: Origin,
+    reason: string,
+    requestId?: string,
+    tenantId?: string,
+  ): Promise<void> {
     this.deps.metrics.deadLetters.inc();
-    this.deps.logger.warn({ topic: origin.topic, partition: origin.partition, offset: origin.message.offset, reason }, 'dead letter');
+    this.deps.logger.warn(
+      { topic: origin.topic, partition: origin.partition, offset: origin.message.offset, reason },
+      'dead letter',
+    );
     const letter: DeadLetterMessage = {
       reason,
       error_code: 'CONTRACT_VIOLATION',
