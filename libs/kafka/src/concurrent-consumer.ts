@@ -2,8 +2,12 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { Consumer, EachBatchPayload, KafkaMessage } from 'kafkajs';
 import type { Logger } from '@sps/observability';
 import { PartitionOffsetTracker } from './offset-tracker.js';
+import { startConsumer } from './start-consumer.js';
 
-export type MessageHandler = (message: KafkaMessage, source: { topic: string; partition: number }) => Promise<void>;
+export type MessageHandler = (
+  message: KafkaMessage,
+  source: { topic: string; partition: number },
+) => Promise<void>;
 
 export interface ConcurrentConsumerOptions {
   consumer: Consumer;
@@ -33,7 +37,12 @@ export class ConcurrentConsumer {
   private readonly options: Required<ConcurrentConsumerOptions>;
 
   constructor(options: ConcurrentConsumerOptions) {
-    this.options = { commitIntervalMs: 200, retryBackoffMs: 1_000, partitionsConsumedConcurrently: 4, ...options };
+    this.options = {
+      commitIntervalMs: 200,
+      retryBackoffMs: 1_000,
+      partitionsConsumedConcurrently: 4,
+      ...options,
+    };
   }
 
   get inFlightCount(): number {
@@ -47,14 +56,13 @@ export class ConcurrentConsumer {
     consumer.on(consumer.events.GROUP_JOIN, () => {
       this.trackers = new Map();
     });
-    await consumer.subscribe({ topics, fromBeginning: true });
-    await consumer.run({
+    this.commitTimer = setInterval(() => void this.commit(), this.options.commitIntervalMs);
+    await startConsumer(consumer, topics, {
       autoCommit: false,
       eachBatchAutoResolve: false,
       partitionsConsumedConcurrently,
       eachBatch: (payload) => this.dispatchBatch(payload),
     });
-    this.commitTimer = setInterval(() => void this.commit(), this.options.commitIntervalMs);
   }
 
   /** Stop fetching, let in-flight work finish until the deadline, commit what finished, leave. */
@@ -64,13 +72,23 @@ export class ConcurrentConsumer {
     consumer.pause(topics.map((topic) => ({ topic })));
     const until = Date.now() + deadlineMs;
     while (this.inFlight > 0 && Date.now() < until) await sleep(50);
-    if (this.inFlight > 0) logger.warn({ abandoned: this.inFlight }, 'shutdown deadline passed; unfinished work will be redelivered');
+    if (this.inFlight > 0)
+      logger.warn(
+        { abandoned: this.inFlight },
+        'shutdown deadline passed; unfinished work will be redelivered',
+      );
     clearInterval(this.commitTimer);
     await this.commit();
     await consumer.disconnect();
   }
 
-  private async dispatchBatch({ batch, resolveOffset, heartbeat, isRunning, isStale }: EachBatchPayload): Promise<void> {
+  private async dispatchBatch({
+    batch,
+    resolveOffset,
+    heartbeat,
+    isRunning,
+    isStale,
+  }: EachBatchPayload): Promise<void> {
     const key = `${batch.topic}:${batch.partition}`;
     for (const message of batch.messages) {
       if (this.stopping || !isRunning() || isStale()) return;
@@ -100,7 +118,10 @@ export class ConcurrentConsumer {
           tracker.finish(message.offset);
           return;
         } catch (error) {
-          this.options.logger.error({ err: error, topic, partition, offset: message.offset }, 'handler failed; retrying');
+          this.options.logger.error(
+            { err: error, topic, partition, offset: message.offset },
+            'handler failed; retrying',
+          );
           if (this.stopping) return;
           await sleep(this.options.retryBackoffMs);
         }
@@ -132,7 +153,8 @@ export class ConcurrentConsumer {
     } catch (error) {
       // Usually a rebalance in progress; the next generation restarts from the last good commit.
       this.options.logger.warn({ err: error }, 'offset commit failed');
-      for (const { topic, partition, offset } of offsets) this.trackers.get(`${topic}:${partition}`)?.commitFailed(offset);
+      for (const { topic, partition, offset } of offsets)
+        this.trackers.get(`${topic}:${partition}`)?.commitFailed(offset);
     }
   }
 }

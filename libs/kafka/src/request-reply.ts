@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { Kafka, Consumer } from 'kafkajs';
 import type { Logger } from '@sps/observability';
 import { fixedPartitionAssigner } from './fixed-partition-assigner.js';
+import { startConsumer } from './start-consumer.js';
 
 export interface ReplyAddress {
   topic: string;
@@ -38,7 +39,9 @@ export class ReplyListener {
   async start(): Promise<void> {
     const admin = this.kafka.admin();
     await admin.connect();
-    const metadata = await admin.fetchTopicMetadata({ topics: [this.topic] }).finally(() => admin.disconnect());
+    const metadata = await admin
+      .fetchTopicMetadata({ topics: [this.topic] })
+      .finally(() => admin.disconnect());
     const partitions = metadata.topics[0]?.partitions.length ?? 1;
     const partition = parseInt(this.instanceId.replace(/-/g, '').slice(0, 8), 16) % partitions;
     this.address = { topic: this.topic, partition };
@@ -47,21 +50,23 @@ export class ReplyListener {
       partitionAssigners: [fixedPartitionAssigner(this.topic, partition)],
       sessionTimeout: 30_000,
     });
-    const joined = new Promise<void>((resolve) => this.consumer!.on(this.consumer!.events.GROUP_JOIN, () => resolve()));
     await this.consumer.connect();
-    await this.consumer.subscribe({ topics: [this.topic], fromBeginning: false });
-    await this.consumer.run({
-      autoCommit: false,
-      eachMessage: async ({ message }) => {
-        const key = message.key?.toString();
-        const waiter = key ? this.waiters.get(key) : undefined;
-        if (!waiter || !key) return;
-        this.waiters.delete(key);
-        clearTimeout(waiter.timer);
-        waiter.resolve(message.value);
+    await startConsumer(
+      this.consumer,
+      [this.topic],
+      {
+        autoCommit: false,
+        eachMessage: async ({ message }) => {
+          const key = message.key?.toString();
+          const waiter = key ? this.waiters.get(key) : undefined;
+          if (!waiter || !key) return;
+          this.waiters.delete(key);
+          clearTimeout(waiter.timer);
+          waiter.resolve(message.value);
+        },
       },
-    });
-    await joined;
+      false,
+    );
     this.logger.info({ topic: this.topic, partition }, 'reply listener ready');
   }
 

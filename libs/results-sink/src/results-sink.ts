@@ -1,8 +1,20 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { randomUUID } from 'node:crypto';
 import { compileContract, ResultMessage, type JobEventMessage } from '@sps/contracts';
-import { insertResults, jobsAwaitingEvent, markEventEmitted, recordJobProgress, type Database } from '@sps/db';
-import { jsonValue, type BatchingProducer, type Consumer, type EachBatchPayload } from '@sps/kafka';
+import {
+  insertResults,
+  jobsAwaitingEvent,
+  markEventEmitted,
+  recordJobProgress,
+  type Database,
+} from '@sps/db';
+import {
+  jsonValue,
+  startConsumer,
+  type BatchingProducer,
+  type Consumer,
+  type EachBatchPayload,
+} from '@sps/kafka';
 import type { Logger } from '@sps/observability';
 import { Counter, Gauge, type Registry } from 'prom-client';
 
@@ -31,15 +43,26 @@ export class ResultsSink {
 
   constructor(private readonly options: ResultsSinkOptions) {
     const registers = [options.registry];
-    this.rows = new Counter({ name: 'sps_sink_rows_inserted_total', help: 'request_logs rows inserted', registers });
-    this.rejected = new Counter({ name: 'sps_sink_rejected_total', help: 'results that broke their contract', registers });
-    this.dbDown = new Gauge({ name: 'sps_sink_database_unavailable', help: '1 while inserts fail', registers });
+    this.rows = new Counter({
+      name: 'sps_sink_rows_inserted_total',
+      help: 'request_logs rows inserted',
+      registers,
+    });
+    this.rejected = new Counter({
+      name: 'sps_sink_rejected_total',
+      help: 'results that broke their contract',
+      registers,
+    });
+    this.dbDown = new Gauge({
+      name: 'sps_sink_database_unavailable',
+      help: '1 while inserts fail',
+      registers,
+    });
   }
 
   async start(): Promise<void> {
     const { consumer, topic } = this.options;
-    await consumer.subscribe({ topics: [topic], fromBeginning: true });
-    await consumer.run({
+    await startConsumer(consumer, [topic], {
       autoCommit: false,
       eachBatchAutoResolve: false,
       partitionsConsumedConcurrently: 3,
@@ -54,7 +77,9 @@ export class ResultsSink {
   private async store(results: ResultMessage[]): Promise<void> {
     const inserted = await this.options.db.transaction().execute(async (trx) => {
       const fresh = await insertResults(trx, results);
-      const items = fresh.filter((r) => r.job_id).map((r) => ({ jobId: r.job_id!, succeeded: r.status === 'succeeded' }));
+      const items = fresh
+        .filter((r) => r.job_id)
+        .map((r) => ({ jobId: r.job_id!, succeeded: r.status === 'succeeded' }));
       await recordJobProgress(trx, items);
       return fresh;
     });
@@ -62,8 +87,18 @@ export class ResultsSink {
     const jobIds = [...new Set(results.flatMap((r) => (r.job_id ? [r.job_id] : [])))];
     const ended = await jobsAwaitingEvent(this.options.db, jobIds);
     if (ended.length === 0) return;
-    await Promise.all(ended.map((job) => this.options.producer.send(this.options.jobEventsTopic, { key: job.id, value: jsonValue(jobEvent(job)) })));
-    await markEventEmitted(this.options.db, ended.map((job) => job.id));
+    await Promise.all(
+      ended.map((job) =>
+        this.options.producer.send(this.options.jobEventsTopic, {
+          key: job.id,
+          value: jsonValue(jobEvent(job)),
+        }),
+      ),
+    );
+    await markEventEmitted(
+      this.options.db,
+      ended.map((job) => job.id),
+    );
   }
 
   private async writeBatch({ batch, resolveOffset, heartbeat, isRunning, isStale }: EachBatchPayload) {
@@ -72,7 +107,10 @@ export class ResultsSink {
       const check = checkResult(safeParse(message.value?.toString('utf8')));
       if (check.ok) return [check.value];
       this.rejected.inc();
-      this.options.logger.error({ offset: message.offset, errors: check.errors }, 'result breaks its contract; skipped');
+      this.options.logger.error(
+        { offset: message.offset, errors: check.errors },
+        'result breaks its contract; skipped',
+      );
       return [];
     });
     for (let attempt = 0; ; attempt++) {
@@ -91,7 +129,9 @@ export class ResultsSink {
     }
     resolveOffset(batch.lastOffset());
     const next = (BigInt(batch.lastOffset()) + 1n).toString();
-    await this.options.consumer.commitOffsets([{ topic: batch.topic, partition: batch.partition, offset: next }]);
+    await this.options.consumer.commitOffsets([
+      { topic: batch.topic, partition: batch.partition, offset: next },
+    ]);
     await heartbeat();
   }
 }

@@ -1,3 +1,7 @@
-export { WebhookDispatcher, DEFAULT_RETRY_DELAYS_MS, type WebhookDispatcherOptions } from './webhook-dispatcher.js';
+export {
+  WebhookDispatcher,
+  DEFAULT_RETRY_DELAYS_MS,
+  type WebhookDispatcherOptions,
+} from './webhook-dispatcher.js';
 export { signPayload } from './sign.js';
 export { checkWebhookTarget, type TargetCheck } from './target-check.js';

@@ -16,17 +16,21 @@ export async function checkWebhookTarget(url: string, allowlist: string[] = []):
   } catch {
     return { ok: false, reason: 'is not a valid URL' };
   }
-  if (parsed.protocol !== 'https:' && parsed.protocol !== 'http:') return { ok: false, reason: 'must use http or https' };
+  if (parsed.protocol !== 'https:' && parsed.protocol !== 'http:')
+    return { ok: false, reason: 'must use http or https' };
   if (parsed.username || parsed.password) return { ok: false, reason: 'must not carry credentials' };
   const host = parsed.hostname.replace(/^\[|\]$/g, '');
   if (allowlist.includes(host) || allowlist.includes(parsed.host)) return { ok: true, addresses: [] };
   let addresses: string[];
   try {
-    addresses = ipaddr.isValid(host) ? [host] : (await lookup(host, { all: true, verbatim: true })).map((a) => a.address);
+    addresses = ipaddr.isValid(host)
+      ? [host]
+      : (await lookup(host, { all: true, verbatim: true })).map((a) => a.address);
   } catch {
     return { ok: false, reason: `host ${host} does not resolve` };
   }
   const blocked = addresses.find((address) => ipaddr.process(address).range() !== 'unicast');
-  if (blocked) return { ok: false, reason: `resolves to ${blocked}, a ${ipaddr.process(blocked).range()} address` };
+  if (blocked)
+    return { ok: false, reason: `resolves to ${blocked}, a ${ipaddr.process(blocked).range()} address` };
   return { ok: true, addresses };
 }

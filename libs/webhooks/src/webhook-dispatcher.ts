@@ -1,11 +1,12 @@
-import {
-  compileContract,
-  JobEventMessage,
-  WebhookDeliveryMessage,
-  type TopicKey,
-} from '@sps/contracts';
+import { compileContract, JobEventMessage, WebhookDeliveryMessage, type TopicKey } from '@sps/contracts';
 import type { Database } from '@sps/db';
-import { jsonValue, type BatchingProducer, type Consumer, type EachMessagePayload } from '@sps/kafka';
+import {
+  jsonValue,
+  startConsumer,
+  type BatchingProducer,
+  type Consumer,
+  type EachMessagePayload,
+} from '@sps/kafka';
 import type { Logger } from '@sps/observability';
 import { signPayload } from './sign.js';
 import { checkWebhookTarget } from './target-check.js';
@@ -42,8 +43,9 @@ export class WebhookDispatcher {
 
   async start(): Promise<void> {
     const { consumer, topics } = this.options;
-    await consumer.subscribe({ topics: [topics.jobEvents, topics.webhookRetries], fromBeginning: true });
-    await consumer.run({ eachMessage: (payload) => this.handle(payload) });
+    await startConsumer(consumer, [topics.jobEvents, topics.webhookRetries], {
+      eachMessage: (payload) => this.handle(payload),
+    });
   }
 
   async stop(): Promise<void> {
@@ -55,12 +57,17 @@ export class WebhookDispatcher {
     const value = safeParse(message.value?.toString('utf8'));
     if (topic === this.options.topics.jobEvents) {
       const check = checkEvent(value);
-      if (!check.ok) return this.options.logger.error({ errors: check.errors }, 'job event breaks its contract; skipped');
+      if (!check.ok)
+        return this.options.logger.error({ errors: check.errors }, 'job event breaks its contract; skipped');
       if (check.value.webhook_url) await this.attempt(check.value, 1);
       return;
     }
     const check = checkRetry(value);
-    if (!check.ok) return this.options.logger.error({ errors: check.errors }, 'webhook retry breaks its contract; skipped');
+    if (!check.ok)
+      return this.options.logger.error(
+        { errors: check.errors },
+        'webhook retry breaks its contract; skipped',
+      );
     const waitMs = Date.parse(check.value.due_at) - Date.now();
     if (waitMs > 0) {
       const resume = pause();
@@ -86,19 +93,42 @@ export class WebhookDispatcher {
       return this.setStatus(event.job_id, 'failed');
     }
     const delay = retries[attempt - 1]! * (0.8 + Math.random() * 0.4);
-    const retry: WebhookDeliveryMessage = { event, attempt: attempt + 1, due_at: new Date(Date.now() + delay).toISOString(), last_error: outcome.error };
-    await this.options.producer.send(this.options.topics.webhookRetries, { key: event.job_id, value: jsonValue(retry) });
+    const retry: WebhookDeliveryMessage = {
+      event,
+      attempt: attempt + 1,
+      due_at: new Date(Date.now() + delay).toISOString(),
+      last_error: outcome.error,
+    };
+    await this.options.producer.send(this.options.topics.webhookRetries, {
+      key: event.job_id,
+      value: jsonValue(retry),
+    });
     await this.setStatus(event.job_id, 'retrying');
   }
 
-  private async deliver(event: JobEventMessage, attempt: number): Promise<{ delivered: boolean; refused?: boolean; error?: string }> {
+  private async deliver(
+    event: JobEventMessage,
+    attempt: number,
+  ): Promise<{ delivered: boolean; refused?: boolean; error?: string }> {
     const { db } = this.options;
     const url = event.webhook_url!;
     const started = performance.now();
-    const record = async (fields: { status_code: number | null; outcome: 'delivered' | 'failed' | 'refused'; error: string | null }) =>
+    const record = async (fields: {
+      status_code: number | null;
+      outcome: 'delivered' | 'failed' | 'refused';
+      error: string | null;
+    }) =>
       db
         .insertInto('webhook_deliveries')
-        .values({ tenant_id: event.tenant_id, job_id: event.job_id, event_id: event.event_id, attempt, url, latency_ms: Math.round(performance.now() - started), ...fields })
+        .values({
+          tenant_id: event.tenant_id,
+          job_id: event.job_id,
+          event_id: event.event_id,
+          attempt,
+          url,
+          latency_ms: Math.round(performance.now() - started),
+          ...fields,
+        })
         .onConflict((oc) => oc.columns(['event_id', 'attempt']).doNothing())
         .execute();
 
@@ -118,15 +148,26 @@ export class WebhookDispatcher {
         method: 'POST',
         redirect: 'manual', // a redirect could point anywhere, private ranges included
         signal: AbortSignal.timeout(this.options.timeoutMs),
-        headers: { 'content-type': 'application/json', 'user-agent': 'sps-webhooks/1', ...signPayload(secret, event.event_id, payload) },
+        headers: {
+          'content-type': 'application/json',
+          'user-agent': 'sps-webhooks/1',
+          ...signPayload(secret, event.event_id, payload),
+        },
         body: payload,
       });
       await response.body?.cancel();
       const delivered = response.status >= 200 && response.status < 300;
-      await record({ status_code: response.status, outcome: delivered ? 'delivered' : 'failed', error: delivered ? null : `HTTP ${response.status}` });
+      await record({
+        status_code: response.status,
+        outcome: delivered ? 'delivered' : 'failed',
+        error: delivered ? null : `HTTP ${response.status}`,
+      });
       return { delivered, error: delivered ? undefined : `HTTP ${response.status}` };
     } catch (failure) {
-      const error = (failure as Error).name === 'TimeoutError' ? `timed out after ${this.options.timeoutMs} ms` : (failure as Error).message;
+      const error =
+        (failure as Error).name === 'TimeoutError'
+          ? `timed out after ${this.options.timeoutMs} ms`
+          : (failure as Error).message;
       await record({ status_code: null, outcome: 'failed', error });
       return { delivered: false, error };
     }
