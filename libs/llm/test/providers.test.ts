@@ -255,3 +255,34 @@ describe("providers' schema rules", () => {
     },
   );
 });
+
+describe('per-provider budgets', () => {
+  it('spends the requests-per-minute budget, then falls back without calling', async () => {
+    const { engine } = engineFor(['openai', 'gemini'], { requestsPerMinute: 2 });
+    for (let i = 0; i < 2; i++) expect((await ask(engine)).provider).toBe('openai');
+    const third = await ask(engine);
+    expect(third.provider).toBe('gemini');
+    expect(third.attempts[0]).toMatchObject({
+      provider: 'openai',
+      outcome: 'error',
+      error_class: 'rate_limited',
+    });
+    expect(fake.callsFor('openai')).toBe(2);
+  });
+
+  it('bounds concurrent calls per provider and refuses past its queue', async () => {
+    const { engine } = engineFor(['openai'], { maxConcurrency: 2, maxQueued: 1, maxRetries: 0 });
+    fake.setLatency(200);
+    const outcomes = await Promise.all(
+      Array.from({ length: 5 }, () =>
+        ask(engine).then(
+          () => 'ok',
+          (error) => error.details.attempts[0].error_class,
+        ),
+      ),
+    );
+    fake.setLatency(0);
+    expect(outcomes.filter((o) => o === 'ok')).toHaveLength(3);
+    expect(outcomes.filter((o) => o === 'overloaded')).toHaveLength(2);
+  });
+});
