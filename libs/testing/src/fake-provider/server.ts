@@ -35,10 +35,17 @@ export interface FakeProviderOptions {
 
 /** Each provider's documented schema rules, as the real APIs enforce them (OpenAI only in strict mode). */
 export const DEFAULT_RULE_CHECKS: Record<FakeProviderName, SchemaRuleCheck> = {
-  openai: (schema, raw) => ((raw as { response_format?: { json_schema?: { strict?: boolean } } }).response_format?.json_schema?.strict ? checkOpenAISchema(schema) : []),
+  openai: (schema, raw) => (openaiStrict(raw) ? checkOpenAISchema(schema) : []),
   anthropic: (schema) => checkAnthropicSchema(schema),
   gemini: (schema) => checkGeminiSchema(schema),
 };
+
+function openaiStrict(raw: unknown): boolean {
+  return Boolean(
+    (raw as { response_format?: { json_schema?: { strict?: boolean } } }).response_format?.json_schema
+      ?.strict,
+  );
+}
 
 const ROUTES: { provider: FakeProviderName; match: RegExp; wire: WireFormat }[] = [
   { provider: 'openai', match: /^\/v1\/chat\/completions(\?|$)/, wire: openaiWire },
@@ -56,6 +63,7 @@ export class FakeProviderServer {
   private server: Server | undefined;
   private readonly queues = new Map<FakeProviderName | 'any', FakeStep[]>();
   private latencyMs: number;
+  private readonly checked = new Map<string, string[]>();
   private readonly callCounts = new Map<FakeProviderName, number>();
   readonly requests: (ParsedRequest & { provider: FakeProviderName })[] = [];
 
@@ -141,17 +149,25 @@ export class FakeProviderServer {
     return this.answer(route.provider, route.wire, route.wire.parse(parsed, url), res);
   }
 
-  private async answer(provider: FakeProviderName, wire: WireFormat, request: ParsedRequest, res: ServerResponse): Promise<void> {
+  private async answer(
+    provider: FakeProviderName,
+    wire: WireFormat,
+    request: ParsedRequest,
+    res: ServerResponse,
+  ): Promise<void> {
     this.callCounts.set(provider, this.callsFor(provider) + 1);
     this.requests.push({ ...request, provider });
     const step = this.nextStep(provider);
     if (step.kind === 'hang') return; // the client's timeout must fire
     const latency = step.latencyMs ?? this.latencyMs;
     if (latency > 0) await sleep(latency);
-    const checks = this.options.ruleChecks ?? DEFAULT_RULE_CHECKS;
-    const violations = request.schema ? (checks[provider]?.(request.schema, request.raw) ?? []) : [];
+    const violations = request.schema ? this.violations(provider, request) : [];
     if (violations.length > 0) {
-      return sendJson(res, 400, wire.error(400, `Invalid schema for response_format: ${violations.join('; ')}`));
+      return sendJson(
+        res,
+        400,
+        wire.error(400, `Invalid schema for response_format: ${violations.join('; ')}`),
+      );
     }
     if (step.kind === 'status') {
       const headers: Record<string, string> =
@@ -161,6 +177,20 @@ export class FakeProviderServer {
     const text = this.answerText(step, request);
     const usage = { input: Math.ceil(request.texts.join('').length / 4), output: Math.ceil(text.length / 4) };
     sendJson(res, 200, wire.success(request, text, usage));
+  }
+
+  /** The provider's rule check, remembered per schema: benchmarks send the same schema thousands of times. */
+  private violations(provider: FakeProviderName, request: ParsedRequest): string[] {
+    const check = (this.options.ruleChecks ?? DEFAULT_RULE_CHECKS)[provider];
+    if (!check) return [];
+    const key = `${provider}:${JSON.stringify(request.schema)}:${openaiStrict(request.raw)}`;
+    let found = this.checked.get(key);
+    if (!found) {
+      found = check(request.schema!, request.raw);
+      if (this.checked.size > 1_000) this.checked.clear();
+      this.checked.set(key, found);
+    }
+    return found;
   }
 
   private nextStep(provider: FakeProviderName): FakeStep {
@@ -185,14 +215,20 @@ export class FakeProviderServer {
 
   private control(url: string, body: string, res: ServerResponse): void {
     const payload = body ? (JSON.parse(body) as Record<string, unknown>) : {};
-    if (url === '/__control/script') this.scriptFor((payload.provider as FakeProviderName) ?? 'any', ...(payload.steps as FakeStep[]));
+    if (url === '/__control/script')
+      this.scriptFor((payload.provider as FakeProviderName) ?? 'any', ...(payload.steps as FakeStep[]));
     else if (url === '/__control/latency') this.setLatency(Number(payload.ms));
     else if (url === '/__control/reset') this.reset();
     sendJson(res, 200, { calls: Object.fromEntries(this.callCounts), latency_ms: this.latencyMs });
   }
 }
 
-function sendJson(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
+function sendJson(
+  res: ServerResponse,
+  status: number,
+  body: unknown,
+  headers: Record<string, string> = {},
+): void {
   res.writeHead(status, { 'content-type': 'application/json', ...headers }).end(JSON.stringify(body));
 }
 
