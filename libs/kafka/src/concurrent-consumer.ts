@@ -53,6 +53,8 @@ export class ConcurrentConsumer {
     const { consumer, topics, partitionsConsumedConcurrently } = this.options;
     // A new generation may hand back partitions whose in-flight work will be redelivered from the
     // committed offset: forget every tracker so stale completions can't commit past that work.
+    // Before partitions move, commit what is finished (best effort: the generation may already be over).
+    consumer.on(consumer.events.REBALANCING, () => void this.commit());
     consumer.on(consumer.events.GROUP_JOIN, () => {
       this.trackers = new Map();
     });
