@@ -57,13 +57,15 @@ describe('processor at scale (real Kafka, Postgres, Redis; fake provider)', () =
 
   it('coalesces 100 identical requests into one provider call and answers all 100', async () => {
     pipeline = await startPipeline({ apps: ['processor'], latencyMs: 300 });
-    const requests = promptRequests(pipeline.tenantId, 100, () => `The same question, asked a hundred times (${Date.now()})`);
+    const question = `The same question, asked a hundred times (${Date.now()})`;
+    const requests = promptRequests(pipeline.tenantId, 100, () => question);
     const results = collectResults(pipeline.kafka, pipeline.topics.results, 100);
     await produceRequests(pipeline.kafka, pipeline.topics.requests, requests);
     const received = await results;
     expect(received.size).toBe(100);
     expect([...received.values()].every((r) => r.status === 'succeeded')).toBe(true);
-    expect(pipeline.fake.calls).toBe(1);
+    const computed = [...received.values()].filter((r) => r.attempts.length > 0);
+    expect(pipeline.fake.calls, JSON.stringify(computed.map((r) => r.attempts))).toBe(1);
   });
 
   it('sends bad messages to the DLQ with the reason and processes what follows them on the partition', async () => {
