@@ -9,7 +9,10 @@ export default tseslint.config(
     rules: {
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
       // libs never import apps
-      'no-restricted-imports': ['error', { patterns: [{ group: ['**/apps/*', '@sps/app-*'], message: 'libs must not import apps' }] }],
+      'no-restricted-imports': [
+        'error',
+        { patterns: [{ group: ['**/apps/*', '@sps/app-*'], message: 'libs must not import apps' }] },
+      ],
     },
   },
 );

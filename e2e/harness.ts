@@ -55,9 +55,20 @@ export async function startPipeline(
   const fake = await new FakeProviderServer({ latencyMs: options.latencyMs ?? 0 }).start();
   const db = createDatabase({ url: endpoints.databaseUrl, poolSize: 4 });
   await migrateToLatest(db);
-  const { key, tenantId } = await createApiKey(db, { tenant: `tenant-${prefix}`, name: 'e2e', rateLimitPerHour: options.rateLimitPerHour });
-  const kafka = createKafka({ brokers: endpoints.kafkaBrokers, clientId: 'e2e', logger: createLogger({ service: 'e2e', level: 'error' }) });
-  const specs = Object.entries(TOPICS).map(([key, spec]) => ({ ...spec, partitions: options.partitions?.[key as TopicKey] ?? spec.partitions }));
+  const { key, tenantId } = await createApiKey(db, {
+    tenant: `tenant-${prefix}`,
+    name: 'e2e',
+    rateLimitPerHour: options.rateLimitPerHour,
+  });
+  const kafka = createKafka({
+    brokers: endpoints.kafkaBrokers,
+    clientId: 'e2e',
+    logger: createLogger({ service: 'e2e', level: 'error' }),
+  });
+  const specs = Object.entries(TOPICS).map(([key, spec]) => ({
+    ...spec,
+    partitions: options.partitions?.[key as TopicKey] ?? spec.partitions,
+  }));
   await ensureTopics(kafka, specs, prefix);
   const port = await freePort();
   const env = {
@@ -109,7 +120,11 @@ export async function startPipeline(
   return pipeline;
 }
 
-export async function waitUntil<T>(probe: () => Promise<T | undefined>, timeoutMs = 30_000, what = 'condition'): Promise<T> {
+export async function waitUntil<T>(
+  probe: () => Promise<T | undefined>,
+  timeoutMs = 30_000,
+  what = 'condition',
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const value = await probe();

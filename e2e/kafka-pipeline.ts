@@ -3,7 +3,11 @@ import { workKey, type PromptRequestMessage, type ResultMessage } from '@sps/con
 import { createProducer, type Kafka } from '@sps/kafka';
 
 /** Produces requests the way a data pipeline does: straight to the requests topic, keyed by work. */
-export async function produceRequests(kafka: Kafka, topic: string, requests: PromptRequestMessage[]): Promise<void> {
+export async function produceRequests(
+  kafka: Kafka,
+  topic: string,
+  requests: PromptRequestMessage[],
+): Promise<void> {
   const producer = createProducer(kafka);
   await producer.connect();
   try {
@@ -11,7 +15,9 @@ export async function produceRequests(kafka: Kafka, topic: string, requests: Pro
       await producer.send({
         topic,
         acks: -1,
-        messages: requests.slice(i, i + 500).map((request) => ({ key: workKey(request), value: JSON.stringify(request) })),
+        messages: requests
+          .slice(i, i + 500)
+          .map((request) => ({ key: workKey(request), value: JSON.stringify(request) })),
       });
     }
   } finally {
@@ -19,18 +25,31 @@ export async function produceRequests(kafka: Kafka, topic: string, requests: Pro
   }
 }
 
-export function promptRequests(tenantId: string, count: number, prompt: (i: number) => string): PromptRequestMessage[] {
+export function promptRequests(
+  tenantId: string,
+  count: number,
+  prompt: (i: number) => string,
+): PromptRequestMessage[] {
   return Array.from({ length: count }, (_, i) => ({
     request_id: randomUUID(),
     tenant_id: tenantId,
     prompt: prompt(i),
-    schema: { type: 'object', properties: { item: { type: 'string' }, quantity: { type: 'integer' } }, required: ['item', 'quantity'] },
+    schema: {
+      type: 'object',
+      properties: { item: { type: 'string' }, quantity: { type: 'integer' } },
+      required: ['item', 'quantity'],
+    },
     options: { timeout_ms: 120_000 },
   }));
 }
 
 /** Reads a topic from the beginning until `count` distinct request ids have arrived. */
-export async function collectResults(kafka: Kafka, topic: string, count: number, timeoutMs = 60_000): Promise<Map<string, ResultMessage>> {
+export async function collectResults(
+  kafka: Kafka,
+  topic: string,
+  count: number,
+  timeoutMs = 60_000,
+): Promise<Map<string, ResultMessage>> {
   const consumer = kafka.consumer({ groupId: `collector-${randomUUID()}` });
   const results = new Map<string, ResultMessage>();
   await consumer.connect();
@@ -65,7 +84,9 @@ export class ResultsFollower {
 
   /** Resolves once the follower has joined its group, so nothing produced after it is missed. */
   async start(): Promise<this> {
-    const joined = new Promise<void>((resolve) => this.consumer.on(this.consumer.events.GROUP_JOIN, () => resolve()));
+    const joined = new Promise<void>((resolve) =>
+      this.consumer.on(this.consumer.events.GROUP_JOIN, () => resolve()),
+    );
     await this.consumer.connect();
     await this.consumer.subscribe({ topics: [this.topic], fromBeginning: true });
     await this.consumer.run({
@@ -98,7 +119,8 @@ export class ResultsFollower {
   async waitForCount(count: number, timeoutMs = 60_000): Promise<void> {
     const deadline = Date.now() + timeoutMs;
     while (this.results.size < count) {
-      if (Date.now() > deadline) throw new Error(`only ${this.results.size} of ${count} results within ${timeoutMs} ms`);
+      if (Date.now() > deadline)
+        throw new Error(`only ${this.results.size} of ${count} results within ${timeoutMs} ms`);
       await new Promise((resolve) => setTimeout(resolve, 10));
     }
   }

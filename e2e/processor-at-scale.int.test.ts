@@ -15,13 +15,20 @@ afterEach(async () => {
 });
 
 async function rowsFor(p: Pipeline, ids: string[]): Promise<number> {
-  const { rows } = await sql<{ n: string }>`select count(*) as n from request_logs where request_id = any(${ids}::uuid[])`.execute(p.db);
+  const { rows } = await sql<{
+    n: string;
+  }>`select count(*) as n from request_logs where request_id = any(${ids}::uuid[])`.execute(p.db);
   return Number(rows[0]!.n);
 }
 
 describe('processor at scale (real Kafka, Postgres, Redis; fake provider)', () => {
   it('keeps hundreds of requests of one partition in flight: 500 × 500 ms in under 5 s', async () => {
-    pipeline = await startPipeline({ apps: ['processor'], latencyMs: 500, partitions: { requests: 1 }, env: { PROCESSOR_MAX_IN_FLIGHT: '256' } });
+    pipeline = await startPipeline({
+      apps: ['processor'],
+      latencyMs: 500,
+      partitions: { requests: 1 },
+      env: { PROCESSOR_MAX_IN_FLIGHT: '256' },
+    });
     const requests = promptRequests(pipeline.tenantId, 500, (i) => `Order ${i}: 3 boxes of item ${i}`);
     const follower = await new ResultsFollower(pipeline.kafka, pipeline.topics.results).start();
     const started = Date.now();
@@ -30,27 +37,43 @@ describe('processor at scale (real Kafka, Postgres, Redis; fake provider)', () =
     await follower.waitForCount(500);
     const elapsed = Date.now() - started;
     await follower.stop();
-    console.log(`500 requests on one partition at 500 ms each: produced in ${produced} ms, all results in ${elapsed} ms`);
+    console.log(
+      `500 requests on one partition at 500 ms each: produced in ${produced} ms, all results in ${elapsed} ms`,
+    );
     expect(follower.values().every((r) => r.status === 'succeeded')).toBe(true);
     expect(elapsed).toBeLessThan(5_000);
   });
 
   it('survives SIGKILL mid-run: exactly one row per request, repeated provider calls within the in-flight bound', async () => {
     const maxInFlight = 100;
-    pipeline = await startPipeline({ apps: ['sink'], latencyMs: 50, env: { PROCESSOR_MAX_IN_FLIGHT: String(maxInFlight) } });
+    pipeline = await startPipeline({
+      apps: ['sink'],
+      latencyMs: 50,
+      env: { PROCESSOR_MAX_IN_FLIGHT: String(maxInFlight) },
+    });
     const first = await pipeline.spawn('processor');
     const requests = promptRequests(pipeline.tenantId, 2_000, (i) => `Invoice line ${i}: ${i % 7} widgets`);
     const ids = requests.map((r) => r.request_id);
     await produceRequests(pipeline.kafka, pipeline.topics.requests, requests);
-    await waitUntil(async () => ((await rowsFor(pipeline!, ids)) >= 400 ? true : undefined), 60_000, '400 rows');
+    await waitUntil(
+      async () => ((await rowsFor(pipeline!, ids)) >= 400 ? true : undefined),
+      60_000,
+      '400 rows',
+    );
     first.process.kill('SIGKILL');
     await first.exited;
     await pipeline.spawn('processor');
-    await waitUntil(async () => ((await rowsFor(pipeline!, ids)) >= 2_000 ? true : undefined), 120_000, 'all rows');
+    await waitUntil(
+      async () => ((await rowsFor(pipeline!, ids)) >= 2_000 ? true : undefined),
+      120_000,
+      'all rows',
+    );
     await new Promise((resolve) => setTimeout(resolve, 1_000)); // let redelivered duplicates reach the sink
     expect(await rowsFor(pipeline, ids)).toBe(2_000);
     const repeated = pipeline.fake.calls - 2_000;
-    console.log(`SIGKILL after 400+ rows: ${pipeline.fake.calls} provider calls for 2000 requests, ${repeated} repeated (bound ${maxInFlight})`);
+    console.log(
+      `SIGKILL after 400+ rows: ${pipeline.fake.calls} provider calls for 2000 requests, ${repeated} repeated (bound ${maxInFlight})`,
+    );
     expect(repeated).toBeGreaterThanOrEqual(0);
     expect(repeated).toBeLessThanOrEqual(maxInFlight);
   });
@@ -78,7 +101,10 @@ describe('processor at scale (real Kafka, Postgres, Redis; fake provider)', () =
       acks: -1,
       messages: [
         { key: 'same-partition', value: 'this is {not json' },
-        { key: 'same-partition', value: JSON.stringify({ request_id: randomUUID(), tenant_id: 't', prompt: '' }) },
+        {
+          key: 'same-partition',
+          value: JSON.stringify({ request_id: randomUUID(), tenant_id: 't', prompt: '' }),
+        },
         { key: 'same-partition', value: JSON.stringify(good) },
       ],
     });
@@ -111,7 +137,12 @@ describe('processor at scale (real Kafka, Postgres, Redis; fake provider)', () =
 
   it('keeps answering while Redis is down, and caches again once it is back', async () => {
     const port = await freePort();
-    const startRedis = () => spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: 'ignore' });
+    const startRedis = () =>
+      spawn(
+        'redis-server',
+        ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'],
+        { stdio: 'ignore' },
+      );
     let redis = startRedis();
     await new Promise((resolve) => setTimeout(resolve, 300));
     pipeline = await startPipeline({ apps: ['processor'], env: { REDIS_URL: `redis://127.0.0.1:${port}` } });
@@ -138,20 +169,34 @@ describe('processor at scale (real Kafka, Postgres, Redis; fake provider)', () =
   });
 
   it('on SIGTERM under load finishes in-flight work, commits it, and loses nothing', async () => {
-    pipeline = await startPipeline({ apps: ['sink'], latencyMs: 200, env: { PROCESSOR_MAX_IN_FLIGHT: '200' } });
+    pipeline = await startPipeline({
+      apps: ['sink'],
+      latencyMs: 200,
+      env: { PROCESSOR_MAX_IN_FLIGHT: '200' },
+    });
     const first = await pipeline.spawn('processor');
     const requests = promptRequests(pipeline.tenantId, 1_500, (i) => `Shipment ${i}: ${i % 5} pallets`);
     const ids = requests.map((r) => r.request_id);
     await produceRequests(pipeline.kafka, pipeline.topics.requests, requests);
-    await waitUntil(async () => ((await rowsFor(pipeline!, ids)) >= 300 ? true : undefined), 60_000, '300 rows');
+    await waitUntil(
+      async () => ((await rowsFor(pipeline!, ids)) >= 300 ? true : undefined),
+      60_000,
+      '300 rows',
+    );
     first.process.kill('SIGTERM');
     expect(await first.exited).toBe(0);
     expect(first.output()).toMatch(/stopped cleanly/);
     const callsBeforeTakeover = pipeline.fake.calls;
     await pipeline.spawn('processor');
-    await waitUntil(async () => ((await rowsFor(pipeline!, ids)) >= 1_500 ? true : undefined), 120_000, 'all rows');
+    await waitUntil(
+      async () => ((await rowsFor(pipeline!, ids)) >= 1_500 ? true : undefined),
+      120_000,
+      'all rows',
+    );
     const repeated = pipeline.fake.calls - 1_500;
-    console.log(`SIGTERM: ${callsBeforeTakeover} calls before take-over, ${pipeline.fake.calls} in all, ${repeated} repeated`);
+    console.log(
+      `SIGTERM: ${callsBeforeTakeover} calls before take-over, ${pipeline.fake.calls} in all, ${repeated} repeated`,
+    );
     expect(await rowsFor(pipeline, ids)).toBe(1_500);
     expect(repeated).toBe(0);
   });

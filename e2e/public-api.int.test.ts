@@ -30,18 +30,36 @@ describe('public API (real Kafka, Postgres, Redis; fake provider)', () => {
   let pipeline: Pipeline;
   let otherKey: string;
   let webhookSecret: string;
-  const call = (method: string, path: string, body?: unknown, key = pipeline.apiKey, headers: Record<string, string> = {}) =>
+  const call = (
+    method: string,
+    path: string,
+    body?: unknown,
+    key = pipeline.apiKey,
+    headers: Record<string, string> = {},
+  ) =>
     fetch(`${pipeline.baseUrl}${path}`, {
       method,
-      headers: { authorization: `Bearer ${key}`, ...(body ? { 'content-type': 'application/json' } : {}), ...headers },
+      headers: {
+        authorization: `Bearer ${key}`,
+        ...(body ? { 'content-type': 'application/json' } : {}),
+        ...headers,
+      },
       body: body ? JSON.stringify(body) : undefined,
     });
 
   beforeAll(async () => {
     const env = { WEBHOOK_ALLOWLIST: '127.0.0.1', WEBHOOK_RETRY_DELAYS_MS: '300,300,300' };
-    pipeline = await startPipeline({ apps: ['sink', 'processor', 'ingest-api', 'webhook-dispatcher'], env, rateLimitPerHour: 1000 });
+    pipeline = await startPipeline({
+      apps: ['sink', 'processor', 'ingest-api', 'webhook-dispatcher'],
+      env,
+      rateLimitPerHour: 1000,
+    });
     otherKey = (await createApiKey(pipeline.db, { tenant: `other-${pipeline.prefix}`, name: 'other' })).key;
-    const row = await pipeline.db.selectFrom('api_keys').select('webhook_secret').where('tenant_id', '=', pipeline.tenantId).executeTakeFirstOrThrow();
+    const row = await pipeline.db
+      .selectFrom('api_keys')
+      .select('webhook_secret')
+      .where('tenant_id', '=', pipeline.tenantId)
+      .executeTakeFirstOrThrow();
     webhookSecret = row.webhook_secret!;
   });
   afterAll(async () => {
@@ -49,7 +67,12 @@ describe('public API (real Kafka, Postgres, Redis; fake provider)', () => {
   });
 
   it('answers a batch in input order with a summary, per-item errors included', async () => {
-    pipeline.fake.script({ kind: 'valid' }, { kind: 'violating' }, { kind: 'violating' }, { kind: 'violating' });
+    pipeline.fake.script(
+      { kind: 'valid' },
+      { kind: 'violating' },
+      { kind: 'violating' },
+      { kind: 'violating' },
+    );
     const response = await call('POST', '/v1/analyze/batch', {
       prompts: [`first ${Date.now()}`, `second ${Date.now()}`],
       schema: { type: 'object', properties: { n: { type: 'integer' } }, required: ['n'] },
@@ -63,7 +86,9 @@ describe('public API (real Kafka, Postgres, Redis; fake provider)', () => {
   });
 
   it('refuses a batch over 100 prompts, naming the field', async () => {
-    const response = await call('POST', '/v1/analyze/batch', { prompts: Array.from({ length: 101 }, (_, i) => `p${i}`) });
+    const response = await call('POST', '/v1/analyze/batch', {
+      prompts: Array.from({ length: 101 }, (_, i) => `p${i}`),
+    });
     expect(response.status).toBe(400);
     expect((await json(response)).error.details.fields[0].field).toBe('prompts');
   });
@@ -71,24 +96,39 @@ describe('public API (real Kafka, Postgres, Redis; fake provider)', () => {
   it('runs a job, honours Idempotency-Key, lists and isolates it, and signs its webhook', async () => {
     const receiver = new Receiver([]);
     const url = await receiver.start();
-    const body = { job_type: 'batch', request_params: { prompts: ['job item one', 'job item two', 'job item three'] }, webhook_url: url };
-    const first = await call('POST', '/v1/jobs', body, undefined, { 'idempotency-key': `idem-${pipeline.prefix}` });
+    const body = {
+      job_type: 'batch',
+      request_params: { prompts: ['job item one', 'job item two', 'job item three'] },
+      webhook_url: url,
+    };
+    const first = await call('POST', '/v1/jobs', body, undefined, {
+      'idempotency-key': `idem-${pipeline.prefix}`,
+    });
     expect(first.status).toBe(202);
     const { job_id } = await json(first);
-    const again = await call('POST', '/v1/jobs', body, undefined, { 'idempotency-key': `idem-${pipeline.prefix}` });
+    const again = await call('POST', '/v1/jobs', body, undefined, {
+      'idempotency-key': `idem-${pipeline.prefix}`,
+    });
     expect((await json(again)).job_id).toBe(job_id);
 
-    const done = await waitUntil(async () => {
-      const job = await json(await call('GET', `/v1/jobs/${job_id}`));
-      return job.status === 'completed' && job.webhook?.status === 'delivered' ? job : undefined;
-    }, 60_000, 'job completed and delivered');
+    const done = await waitUntil(
+      async () => {
+        const job = await json(await call('GET', `/v1/jobs/${job_id}`));
+        return job.status === 'completed' && job.webhook?.status === 'delivered' ? job : undefined;
+      },
+      60_000,
+      'job completed and delivered',
+    );
     expect(done.progress).toEqual({ total: 3, completed: 3, failed: 0 });
     expect(done.results.map((r: { index: number }) => r.index)).toEqual([0, 1, 2]);
     expect(done.webhook.deliveries).toHaveLength(1);
 
     expect(receiver.received).toHaveLength(1);
     const [delivery] = receiver.received;
-    const verified = new Webhook(webhookSecret).verify(delivery!.body, delivery!.headers as Record<string, string>) as { type: string; data: { job_id: string } };
+    const verified = new Webhook(webhookSecret).verify(
+      delivery!.body,
+      delivery!.headers as Record<string, string>,
+    ) as { type: string; data: { job_id: string } };
     expect(verified).toMatchObject({ type: 'job.completed', data: { job_id } });
     await receiver.stop();
 
@@ -97,7 +137,9 @@ describe('public API (real Kafka, Postgres, Redis; fake provider)', () => {
     expect(await call('GET', `/v1/jobs/${job_id}`, undefined, otherKey).then((r) => r.status)).toBe(404);
     const requestId = done.results[0].request_id;
     expect(await call('GET', `/v1/requests/${requestId}`).then((r) => r.status)).toBe(200);
-    expect(await call('GET', `/v1/requests/${requestId}`, undefined, otherKey).then((r) => r.status)).toBe(404);
+    expect(await call('GET', `/v1/requests/${requestId}`, undefined, otherKey).then((r) => r.status)).toBe(
+      404,
+    );
     expect(await call('DELETE', `/v1/jobs/${job_id}`).then((r) => r.status)).toBe(409);
     expect(await call('DELETE', `/v1/jobs/${job_id}`, undefined, otherKey).then((r) => r.status)).toBe(404);
   });
@@ -105,12 +147,24 @@ describe('public API (real Kafka, Postgres, Redis; fake provider)', () => {
   it('retries a failing receiver: three failures then one success, four attempts listed', async () => {
     const receiver = new Receiver([500, 503, 500]);
     const url = await receiver.start();
-    const { job_id } = await json(await call('POST', '/v1/jobs', { job_type: 'analyze', request_params: { prompt: `retry me ${Date.now()}` }, webhook_url: url }));
-    const job = await waitUntil(async () => {
-      const view = await json(await call('GET', `/v1/jobs/${job_id}`));
-      return view.webhook?.status === 'delivered' ? view : undefined;
-    }, 60_000, 'delivered after retries');
-    expect(job.webhook.deliveries.map((d: { attempt: number; outcome: string }) => [d.attempt, d.outcome])).toEqual([
+    const { job_id } = await json(
+      await call('POST', '/v1/jobs', {
+        job_type: 'analyze',
+        request_params: { prompt: `retry me ${Date.now()}` },
+        webhook_url: url,
+      }),
+    );
+    const job = await waitUntil(
+      async () => {
+        const view = await json(await call('GET', `/v1/jobs/${job_id}`));
+        return view.webhook?.status === 'delivered' ? view : undefined;
+      },
+      60_000,
+      'delivered after retries',
+    );
+    expect(
+      job.webhook.deliveries.map((d: { attempt: number; outcome: string }) => [d.attempt, d.outcome]),
+    ).toEqual([
       [1, 'failed'],
       [2, 'failed'],
       [3, 'failed'],
@@ -123,18 +177,32 @@ describe('public API (real Kafka, Postgres, Redis; fake provider)', () => {
   it('sends a delivery that always fails to the webhook DLQ', async () => {
     const receiver = new Receiver([500, 500, 500, 500, 500, 500]);
     const url = await receiver.start();
-    const { job_id } = await json(await call('POST', '/v1/jobs', { job_type: 'analyze', request_params: { prompt: `never delivered ${Date.now()}` }, webhook_url: url }));
-    const job = await waitUntil(async () => {
-      const view = await json(await call('GET', `/v1/jobs/${job_id}`));
-      return view.webhook?.status === 'failed' ? view : undefined;
-    }, 60_000, 'webhook failed');
+    const { job_id } = await json(
+      await call('POST', '/v1/jobs', {
+        job_type: 'analyze',
+        request_params: { prompt: `never delivered ${Date.now()}` },
+        webhook_url: url,
+      }),
+    );
+    const job = await waitUntil(
+      async () => {
+        const view = await json(await call('GET', `/v1/jobs/${job_id}`));
+        return view.webhook?.status === 'failed' ? view : undefined;
+      },
+      60_000,
+      'webhook failed',
+    );
     expect(job.webhook.deliveries).toHaveLength(4);
     const consumer = pipeline.kafka.consumer({ groupId: `${pipeline.prefix}wh-dlq` });
     const letters: string[] = [];
     await consumer.connect();
     await consumer.subscribe({ topics: [pipeline.topics.webhooksDlq], fromBeginning: true });
     await consumer.run({ eachMessage: async ({ message }) => void letters.push(message.value!.toString()) });
-    await waitUntil(async () => (letters.some((l) => l.includes(job_id)) ? true : undefined), 30_000, 'webhook dead letter');
+    await waitUntil(
+      async () => (letters.some((l) => l.includes(job_id)) ? true : undefined),
+      30_000,
+      'webhook dead letter',
+    );
     await consumer.disconnect();
     await receiver.stop();
   });
@@ -143,14 +211,23 @@ describe('public API (real Kafka, Postgres, Redis; fake provider)', () => {
     // More items than the processor keeps in flight (256): the rest are still queued when cancelled.
     pipeline.fake.setLatency(1_000);
     const prompts = Array.from({ length: 400 }, (_, i) => `slow job item ${i} ${Date.now()}`);
-    const { job_id } = await json(await call('POST', '/v1/jobs', { job_type: 'batch', request_params: { prompts, options: { provider: 'openai' } } }));
+    const { job_id } = await json(
+      await call('POST', '/v1/jobs', {
+        job_type: 'batch',
+        request_params: { prompts, options: { provider: 'openai' } },
+      }),
+    );
     const cancelled = await call('DELETE', `/v1/jobs/${job_id}`);
     expect(cancelled.status).toBe(200);
     expect((await json(cancelled)).status).toBe('cancelled');
-    const job = await waitUntil(async () => {
-      const view = await json(await call('GET', `/v1/jobs/${job_id}`));
-      return view.results.length === 400 ? view : undefined;
-    }, 60_000, 'every item accounted for');
+    const job = await waitUntil(
+      async () => {
+        const view = await json(await call('GET', `/v1/jobs/${job_id}`));
+        return view.results.length === 400 ? view : undefined;
+      },
+      60_000,
+      'every item accounted for',
+    );
     pipeline.fake.setLatency(0);
     expect(job.status).toBe('cancelled');
     const codes = job.results.map((r: { error: { code: string } | null }) => r.error?.code ?? 'OK');
@@ -161,25 +238,46 @@ describe('public API (real Kafka, Postgres, Redis; fake provider)', () => {
   it('does not follow a redirect from a webhook receiver', async () => {
     const receiver = new Receiver([302, 302, 302, 302]);
     const url = await receiver.start();
-    const { job_id } = await json(await call('POST', '/v1/jobs', { job_type: 'analyze', request_params: { prompt: `redirected ${Date.now()}` }, webhook_url: url }));
-    const job = await waitUntil(async () => {
-      const view = await json(await call('GET', `/v1/jobs/${job_id}`));
-      return view.webhook?.status === 'failed' ? view : undefined;
-    }, 60_000, 'webhook failed');
-    expect(job.webhook.deliveries.map((d: { status_code: number }) => d.status_code)).toEqual([302, 302, 302, 302]);
+    const { job_id } = await json(
+      await call('POST', '/v1/jobs', {
+        job_type: 'analyze',
+        request_params: { prompt: `redirected ${Date.now()}` },
+        webhook_url: url,
+      }),
+    );
+    const job = await waitUntil(
+      async () => {
+        const view = await json(await call('GET', `/v1/jobs/${job_id}`));
+        return view.webhook?.status === 'failed' ? view : undefined;
+      },
+      60_000,
+      'webhook failed',
+    );
+    expect(job.webhook.deliveries.map((d: { status_code: number }) => d.status_code)).toEqual([
+      302, 302, 302, 302,
+    ]);
     await receiver.stop();
   });
 
   it('manages keys from the admin CLI: create, list, revoke', async () => {
     const run = (...args: string[]) =>
       new Promise<string>((resolve, reject) =>
-        execFile(process.execPath, ['--import', 'tsx', 'libs/db/src/cli/keys.ts', ...args], { env: { ...process.env, DATABASE_URL: pipeline.endpoints.databaseUrl } }, (error, stdout, stderr) =>
-          error ? reject(new Error(stderr)) : resolve(stdout),
+        execFile(
+          process.execPath,
+          ['--import', 'tsx', 'libs/db/src/cli/keys.ts', ...args],
+          { env: { ...process.env, DATABASE_URL: pipeline.endpoints.databaseUrl } },
+          (error, stdout, stderr) => (error ? reject(new Error(stderr)) : resolve(stdout)),
         ),
       );
-    const created = JSON.parse(await run('create', '--tenant', `cli-${pipeline.prefix}`, '--name', 'cli', '--json'));
+    const created = JSON.parse(
+      await run('create', '--tenant', `cli-${pipeline.prefix}`, '--name', 'cli', '--json'),
+    );
     expect(created.key).toMatch(/^sk_/);
-    const stored = await pipeline.db.selectFrom('api_keys').select('key_hash').where('id', '=', created.apiKeyId).executeTakeFirstOrThrow();
+    const stored = await pipeline.db
+      .selectFrom('api_keys')
+      .select('key_hash')
+      .where('id', '=', created.apiKeyId)
+      .executeTakeFirstOrThrow();
     expect(stored.key_hash).toHaveLength(64);
     expect(stored.key_hash).not.toContain(created.key);
     expect(await run('list', '--tenant', `cli-${pipeline.prefix}`)).toContain(created.key.slice(0, 10));
@@ -192,7 +290,11 @@ describe('public API (real Kafka, Postgres, Redis; fake provider)', () => {
   });
 
   it('refuses webhook targets in private ranges that are not allowlisted', async () => {
-    const response = await call('POST', '/v1/jobs', { job_type: 'analyze', request_params: { prompt: 'x' }, webhook_url: 'http://169.254.169.254/latest' });
+    const response = await call('POST', '/v1/jobs', {
+      job_type: 'analyze',
+      request_params: { prompt: 'x' },
+      webhook_url: 'http://169.254.169.254/latest',
+    });
     expect(response.status).toBe(400);
     expect((await json(response)).error.details.fields[0].field).toBe('webhook_url');
   });
@@ -204,22 +306,41 @@ describe('public API (real Kafka, Postgres, Redis; fake provider)', () => {
     expect(created.status).toBe(201);
     expect(await json(created)).toMatchObject({ name, version: 1, deprecated: false });
     expect((await call('POST', '/v1/schemas', { name, schema: v1 })).status).toBe(409);
-    const broken = await call('POST', '/v1/schemas', { name: `${name}-bad`, schema: { type: 'object', properties: { a: { type: 'no-such-type' } } } });
+    const broken = await call('POST', '/v1/schemas', {
+      name: `${name}-bad`,
+      schema: { type: 'object', properties: { a: { type: 'no-such-type' } } },
+    });
     expect(broken.status).toBe(400);
     expect((await json(broken)).error.code).toBe('INVALID_SCHEMA');
-    const remote = await call('POST', '/v1/schemas', { name: `${name}-remote`, schema: { $ref: 'https://example.com/schema.json' } });
+    const remote = await call('POST', '/v1/schemas', {
+      name: `${name}-remote`,
+      schema: { $ref: 'https://example.com/schema.json' },
+    });
     expect((await json(remote)).error.code).toBe('INVALID_SCHEMA');
 
-    const v2 = { ...v1, properties: { number: { type: 'string' }, total: { type: 'number' } }, required: ['number', 'total'] };
+    const v2 = {
+      ...v1,
+      properties: { number: { type: 'string' }, total: { type: 'number' } },
+      required: ['number', 'total'],
+    };
     expect((await json(await call('POST', `/v1/schemas/${name}/versions`, { schema: v2 }))).version).toBe(2);
     expect((await call('POST', `/v1/schemas/nope-${name}/versions`, { schema: v2 })).status).toBe(404);
     expect((await json(await call('GET', `/v1/schemas/${name}`))).version).toBe(2);
     expect((await json(await call('GET', `/v1/schemas/${name}/versions/1`))).schema).toEqual(v1);
-    expect((await json(await call('GET', '/v1/schemas'))).schemas.map((x: { name: string }) => x.name)).toContain(name);
-    expect((await json(await call('POST', `/v1/schemas/${name}/versions/2/deprecate`))).deprecated).toBe(true);
+    expect(
+      (await json(await call('GET', '/v1/schemas'))).schemas.map((x: { name: string }) => x.name),
+    ).toContain(name);
+    expect((await json(await call('POST', `/v1/schemas/${name}/versions/2/deprecate`))).deprecated).toBe(
+      true,
+    );
     expect((await json(await call('GET', `/v1/schemas/${name}`))).version).toBe(1);
 
-    const answered = await json(await call('POST', '/v1/analyze', { prompt: `Invoice INV-7 ${Date.now()}`, schema_ref: { name, version: 2 } }));
+    const answered = await json(
+      await call('POST', '/v1/analyze', {
+        prompt: `Invoice INV-7 ${Date.now()}`,
+        schema_ref: { name, version: 2 },
+      }),
+    );
     expect(answered.data).toEqual({ number: expect.any(String), total: expect.any(Number) });
     expect((await call('GET', `/v1/schemas/${name}`, undefined, otherKey)).status).toBe(404);
     const foreign = await call('POST', '/v1/analyze', { prompt: 'x', schema_ref: { name } }, otherKey);
@@ -228,28 +349,50 @@ describe('public API (real Kafka, Postgres, Redis; fake provider)', () => {
 
   it('renders registered templates, naming missing and unknown parameters', async () => {
     const schemaName = `greeting-${Date.now()}`;
-    await call('POST', '/v1/schemas', { name: schemaName, schema: { type: 'object', properties: { name: { type: 'string' } }, required: ['name'] } });
+    await call('POST', '/v1/schemas', {
+      name: schemaName,
+      schema: { type: 'object', properties: { name: { type: 'string' } }, required: ['name'] },
+    });
     const name = `greet-${Date.now()}`;
-    const created = await call('POST', '/v1/templates', { name, template: 'Greet {{person}} from {{city}}', schema_ref: { name: schemaName } });
+    const created = await call('POST', '/v1/templates', {
+      name,
+      template: 'Greet {{person}} from {{city}}',
+      schema_ref: { name: schemaName },
+    });
     expect(created.status).toBe(201);
     expect(await json(created)).toMatchObject({ version: 1, parameters: ['person', 'city'] });
     expect((await call('POST', '/v1/templates', { name, template: 'again' })).status).toBe(409);
-    expect((await json(await call('POST', `/v1/templates/${name}/versions`, { template: 'Hi {{person}}' }))).version).toBe(2);
-    expect((await json(await call('GET', `/v1/templates/${name}/versions/1`))).template).toBe('Greet {{person}} from {{city}}');
-    expect((await json(await call('GET', '/v1/templates'))).templates.map((t: { name: string }) => t.name)).toContain(name);
+    expect(
+      (await json(await call('POST', `/v1/templates/${name}/versions`, { template: 'Hi {{person}}' })))
+        .version,
+    ).toBe(2);
+    expect((await json(await call('GET', `/v1/templates/${name}/versions/1`))).template).toBe(
+      'Greet {{person}} from {{city}}',
+    );
+    expect(
+      (await json(await call('GET', '/v1/templates'))).templates.map((t: { name: string }) => t.name),
+    ).toContain(name);
 
-    const answer = await json(await call('POST', '/v1/analyze', { template: { name, version: 1, parameters: { person: 'Ada', city: 'London' } } }));
+    const answer = await json(
+      await call('POST', '/v1/analyze', {
+        template: { name, version: 1, parameters: { person: 'Ada', city: 'London' } },
+      }),
+    );
     expect(answer.data).toEqual({ name: expect.any(String) });
     expect(pipeline.fake.requests.at(-1)!.prompt).toBe('Greet Ada from London');
 
-    const bad = await call('POST', '/v1/analyze', { template: { name, version: 1, parameters: { person: 'Ada', colour: 'red' } } });
+    const bad = await call('POST', '/v1/analyze', {
+      template: { name, version: 1, parameters: { person: 'Ada', colour: 'red' } },
+    });
     expect(bad.status).toBe(400);
     expect((await json(bad)).error.details.fields.map((f: { field: string }) => f.field)).toEqual([
       'template.parameters.city',
       'template.parameters.colour',
     ]);
     expect((await call('GET', `/v1/templates/${name}`, undefined, otherKey)).status).toBe(404);
-    expect((await call('POST', '/v1/analyze', { template: { name, parameters: {} } }, otherKey)).status).toBe(404);
+    expect((await call('POST', '/v1/analyze', { template: { name, parameters: {} } }, otherKey)).status).toBe(
+      404,
+    );
   });
 
   it("purges only the caller's cache entries, by schema name or all", async () => {
@@ -257,7 +400,13 @@ describe('public API (real Kafka, Postgres, Redis; fake provider)', () => {
     const schema = { type: 'object', properties: { v: { type: 'string' } }, required: ['v'] };
     await call('POST', '/v1/schemas', { name: schemaName, schema });
     await call('POST', '/v1/schemas', { name: schemaName, schema }, otherKey);
-    const ask = (key: string) => call('POST', '/v1/analyze', { prompt: `cache me ${schemaName}`, schema_ref: { name: schemaName } }, key).then(json);
+    const ask = (key: string) =>
+      call(
+        'POST',
+        '/v1/analyze',
+        { prompt: `cache me ${schemaName}`, schema_ref: { name: schemaName } },
+        key,
+      ).then(json);
     expect((await ask(pipeline.apiKey)).cached).toBe(false);
     expect((await ask(pipeline.apiKey)).cached).toBe(true);
     expect((await ask(otherKey)).cached).toBe(false); // tenants never share answers
@@ -271,10 +420,21 @@ describe('public API (real Kafka, Postgres, Redis; fake provider)', () => {
   it('answers each documented error with its code and the request id', async () => {
     const unknown = await call('POST', '/v1/analyze', { prompt: 'x' }, 'sk_not_a_key');
     expect([unknown.status, (await json(unknown)).error.code]).toEqual([401, 'UNAUTHORIZED']);
-    const { key: expiring, apiKeyId } = await createApiKey(pipeline.db, { tenant: `exp-${pipeline.prefix}`, name: 'x', expiresAt: new Date(Date.now() - 1000) });
+    const { key: expiring, apiKeyId } = await createApiKey(pipeline.db, {
+      tenant: `exp-${pipeline.prefix}`,
+      name: 'x',
+      expiresAt: new Date(Date.now() - 1000),
+    });
     expect((await call('GET', '/v1/jobs', undefined, expiring)).status).toBe(401);
-    const { key: revoked, apiKeyId: revokedId } = await createApiKey(pipeline.db, { tenant: `rev-${pipeline.prefix}`, name: 'x' });
-    await pipeline.db.updateTable('api_keys').set({ revoked_at: new Date(), is_active: false }).where('id', '=', revokedId).execute();
+    const { key: revoked, apiKeyId: revokedId } = await createApiKey(pipeline.db, {
+      tenant: `rev-${pipeline.prefix}`,
+      name: 'x',
+    });
+    await pipeline.db
+      .updateTable('api_keys')
+      .set({ revoked_at: new Date(), is_active: false })
+      .where('id', '=', revokedId)
+      .execute();
     expect((await call('GET', '/v1/jobs', undefined, revoked)).status).toBe(401);
     void apiKeyId;
 
@@ -291,7 +451,10 @@ describe('public API (real Kafka, Postgres, Redis; fake provider)', () => {
     }
     const tooDeep = await call('POST', '/v1/analyze', { prompt: 'x', schema: deep });
     expect([tooDeep.status, (await json(tooDeep)).error.details.fields[0].field]).toEqual([400, 'schema']);
-    const invalidSchema = await call('POST', '/v1/analyze', { prompt: `bad schema ${Date.now()}`, schema: { type: 'objekt' } });
+    const invalidSchema = await call('POST', '/v1/analyze', {
+      prompt: `bad schema ${Date.now()}`,
+      schema: { type: 'objekt' },
+    });
     expect([invalidSchema.status, (await json(invalidSchema)).error.code]).toEqual([400, 'INVALID_SCHEMA']);
 
     pipeline.fake.script(...Array.from({ length: 10 }, () => ({ kind: 'status' as const, status: 500 })));
@@ -300,29 +463,52 @@ describe('public API (real Kafka, Postgres, Redis; fake provider)', () => {
     pipeline.fake.reset();
 
     pipeline.fake.script({ kind: 'valid', latencyMs: 2_500 });
-    const slow = await call('POST', '/v1/analyze', { prompt: `slow ${Date.now()}`, options: { timeout_ms: 1_000 } });
+    const slow = await call('POST', '/v1/analyze', {
+      prompt: `slow ${Date.now()}`,
+      options: { timeout_ms: 1_000 },
+    });
     const timeout = await json(slow);
     expect([slow.status, timeout.error.code]).toEqual([504, 'TIMEOUT']);
     const requestId = timeout.error.details.request_id;
-    const later = await waitUntil(async () => {
-      const response = await call('GET', `/v1/requests/${requestId}`);
-      return response.status === 200 ? json(response) : undefined;
-    }, 30_000, 'the timed-out result');
+    const later = await waitUntil(
+      async () => {
+        const response = await call('GET', `/v1/requests/${requestId}`);
+        return response.status === 200 ? json(response) : undefined;
+      },
+      30_000,
+      'the timed-out result',
+    );
     expect(later.request_id).toBe(requestId);
 
     const missing = await call('GET', '/v1/nowhere');
     expect([missing.status, (await json(missing)).error.code]).toEqual([404, 'NOT_FOUND']);
-    const echoed = await call('GET', '/v1/jobs?limit=1', undefined, pipeline.apiKey, { 'x-request-id': 'my-trace-123' });
+    const echoed = await call('GET', '/v1/jobs?limit=1', undefined, pipeline.apiKey, {
+      'x-request-id': 'my-trace-123',
+    });
     expect(echoed.headers.get('x-request-id')).toBe('my-trace-123');
   });
 
   it('serves health, metrics, the OpenAPI document and Swagger UI', async () => {
     const health = await json(await fetch(`${pipeline.baseUrl}/v1/health`));
-    expect(health).toMatchObject({ status: 'healthy', dependencies: { postgres: 'up', redis: 'up', kafka: 'up' } });
-    expect(await (await fetch(`${pipeline.baseUrl}/v1/metrics`)).text()).toMatch(/sps_http_request_duration_seconds/);
+    expect(health).toMatchObject({
+      status: 'healthy',
+      dependencies: { postgres: 'up', redis: 'up', kafka: 'up' },
+    });
+    expect(await (await fetch(`${pipeline.baseUrl}/v1/metrics`)).text()).toMatch(
+      /sps_http_request_duration_seconds/,
+    );
     const spec = await json(await fetch(`${pipeline.baseUrl}/openapi.json`));
     expect(spec.openapi).toBe('3.1.0');
-    for (const path of ['/v1/analyze', '/v1/analyze/batch', '/v1/jobs', '/v1/jobs/{id}', '/v1/schemas', '/v1/templates', '/v1/cache', '/v1/requests/{id}']) {
+    for (const path of [
+      '/v1/analyze',
+      '/v1/analyze/batch',
+      '/v1/jobs',
+      '/v1/jobs/{id}',
+      '/v1/schemas',
+      '/v1/templates',
+      '/v1/cache',
+      '/v1/requests/{id}',
+    ]) {
       expect(spec.paths[path], path).toBeDefined();
     }
     expect(spec.paths['/v1/analyze'].post.responses['422']).toBeDefined();
@@ -330,7 +516,11 @@ describe('public API (real Kafka, Postgres, Redis; fake provider)', () => {
   });
 
   it('answers 429 with Retry-After at the limit + 1', async () => {
-    const { key } = await createApiKey(pipeline.db, { tenant: `limited-${pipeline.prefix}`, name: 'limited', rateLimitPerHour: 3 });
+    const { key } = await createApiKey(pipeline.db, {
+      tenant: `limited-${pipeline.prefix}`,
+      name: 'limited',
+      rateLimitPerHour: 3,
+    });
     const statuses: number[] = [];
     let last: Response | undefined;
     for (let i = 0; i < 4; i++) {

@@ -24,7 +24,10 @@ describe('degrading instead of failing (real Kafka, Postgres, Redis; fake provid
 
     const setConnections = async (allow: boolean) => {
       await sql.raw(`ALTER DATABASE ${database} ALLOW_CONNECTIONS ${allow}`).execute(pipeline!.db);
-      if (!allow) await sql`select pg_terminate_backend(pid) from pg_stat_activity where datname = ${database}`.execute(pipeline!.db);
+      if (!allow)
+        await sql`select pg_terminate_backend(pid) from pg_stat_activity where datname = ${database}`.execute(
+          pipeline!.db,
+        );
     };
     const countRows = async () => {
       const probe = createDatabase({ url, poolSize: 1 });
@@ -44,7 +47,11 @@ describe('degrading instead of failing (real Kafka, Postgres, Redis; fake provid
     await new Promise((resolve) => setTimeout(resolve, 4_000));
     expect(sink.process.exitCode, sink.output().slice(-3000)).toBeNull(); // still running, retrying
     await setConnections(true);
-    await waitUntil(async () => ((await countRows()) >= 600 ? true : undefined), 90_000, 'all rows after the outage');
+    await waitUntil(
+      async () => ((await countRows()) >= 600 ? true : undefined),
+      90_000,
+      'all rows after the outage',
+    );
     expect(await countRows()).toBe(600);
     expect(sink.output()).toMatch(/insert failed; retrying the batch/);
     await sink.stop();

@@ -24,7 +24,9 @@ describe('walking skeleton (real Kafka, Postgres, Redis; fake provider)', () => 
     });
 
   it('answers a prompt with the default analysis, through Kafka, and logs one row', async () => {
-    const response = await analyze({ prompt: 'Extract key details from Invoice #12345, Date: 2025-01-15, Amount: $1,250.00' });
+    const response = await analyze({
+      prompt: 'Extract key details from Invoice #12345, Date: 2025-01-15, Amount: $1,250.00',
+    });
     expect(response.status).toBe(200);
     const body = await json(response);
     expect(body).toMatchObject({
@@ -43,12 +45,25 @@ describe('walking skeleton (real Kafka, Postgres, Redis; fake provider)', () => 
     // The provider received the schema natively, through the official SDK.
     expect(pipeline.fake.requests[0]?.schema).toMatchObject({ properties: { intent: { type: 'string' } } });
 
-    const rows = await waitUntil(async () => {
-      const found = await pipeline.db.selectFrom('request_logs').selectAll().where('request_id', '=', body.request_id).execute();
-      return found.length > 0 ? found : undefined;
-    }, 30_000, 'request_logs row');
+    const rows = await waitUntil(
+      async () => {
+        const found = await pipeline.db
+          .selectFrom('request_logs')
+          .selectAll()
+          .where('request_id', '=', body.request_id)
+          .execute();
+        return found.length > 0 ? found : undefined;
+      },
+      30_000,
+      'request_logs row',
+    );
     expect(rows).toHaveLength(1);
-    expect(rows[0]).toMatchObject({ status: 'succeeded', provider_used: 'openai', tenant_id: pipeline.tenantId, validation_status: 'passed' });
+    expect(rows[0]).toMatchObject({
+      status: 'succeeded',
+      provider_used: 'openai',
+      tenant_id: pipeline.tenantId,
+      validation_status: 'passed',
+    });
 
     const stored = await fetch(`${pipeline.baseUrl}/v1/requests/${body.request_id}`, {
       headers: { authorization: `Bearer ${pipeline.apiKey}` },
@@ -102,7 +117,11 @@ describe('walking skeleton (real Kafka, Postgres, Redis; fake provider)', () => 
     );
     const response = await analyze({
       prompt: `never valid ${Date.now()}`,
-      schema: { type: 'object', properties: { amount: { type: 'number' }, id: { type: 'string' } }, required: ['amount', 'id'] },
+      schema: {
+        type: 'object',
+        properties: { amount: { type: 'number' }, id: { type: 'string' } },
+        required: ['amount', 'id'],
+      },
     });
     expect(response.status).toBe(422);
     const { error } = await json(response);

@@ -19,7 +19,10 @@ const config = loadConfig(
     HOST: Type.String({ default: '0.0.0.0' }),
     PORT: Type.Integer({ minimum: 0, maximum: 65535, default: 8080 }),
     MIGRATE_ON_START: Type.Boolean({ default: true }),
-    WEBHOOK_ALLOWLIST: Type.String({ default: '', description: 'comma-separated hosts allowed although private' }),
+    WEBHOOK_ALLOWLIST: Type.String({
+      default: '',
+      description: 'comma-separated hosts allowed although private',
+    }),
   }),
 );
 const logger = createLogger({ service: 'ingest-api', level: config.LOG_LEVEL });
@@ -29,9 +32,17 @@ await runService(
   async () => {
     const registry = createMetricsRegistry('ingest-api');
     const topics = topicNames(config.KAFKA_TOPIC_PREFIX);
-    const kafka = createKafka({ brokers: config.KAFKA_BROKERS, clientId: config.KAFKA_CLIENT_ID ?? 'sps-ingest-api', logger });
+    const kafka = createKafka({
+      brokers: config.KAFKA_BROKERS,
+      clientId: config.KAFKA_CLIENT_ID ?? 'sps-ingest-api',
+      logger,
+    });
     await ensureTopics(kafka, Object.values(TOPICS), config.KAFKA_TOPIC_PREFIX);
-    const db = createDatabase({ url: config.DATABASE_URL, poolSize: config.DATABASE_POOL_SIZE, applicationName: 'sps-ingest-api' });
+    const db = createDatabase({
+      url: config.DATABASE_URL,
+      poolSize: config.DATABASE_POOL_SIZE,
+      applicationName: 'sps-ingest-api',
+    });
     if (config.MIGRATE_ON_START) await migrateToLatest(db);
     const redis = createRedis(config.REDIS_URL);
     const producer = createProducer(kafka);

@@ -26,9 +26,14 @@ await runService(
   logger,
   async () => {
     const registry = createMetricsRegistry('processor');
-    const metricsServer = config.METRICS_PORT === undefined ? undefined : await startMetricsServer(registry, config.METRICS_PORT);
+    const metricsServer =
+      config.METRICS_PORT === undefined ? undefined : await startMetricsServer(registry, config.METRICS_PORT);
     const topics = topicNames(config.KAFKA_TOPIC_PREFIX);
-    const kafka = createKafka({ brokers: config.KAFKA_BROKERS, clientId: config.KAFKA_CLIENT_ID ?? 'sps-processor', logger });
+    const kafka = createKafka({
+      brokers: config.KAFKA_BROKERS,
+      clientId: config.KAFKA_CLIENT_ID ?? 'sps-processor',
+      logger,
+    });
     await ensureTopics(kafka, Object.values(TOPICS), config.KAFKA_TOPIC_PREFIX);
     const redis = config.CACHE_ENABLED ? createRedis(config.REDIS_URL) : undefined;
     const producer = createProducer(kafka);

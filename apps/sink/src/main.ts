@@ -22,16 +22,29 @@ await runService(
   logger,
   async () => {
     const registry = createMetricsRegistry('sink');
-    const metricsServer = config.METRICS_PORT === undefined ? undefined : await startMetricsServer(registry, config.METRICS_PORT);
+    const metricsServer =
+      config.METRICS_PORT === undefined ? undefined : await startMetricsServer(registry, config.METRICS_PORT);
     const topics = topicNames(config.KAFKA_TOPIC_PREFIX);
-    const kafka = createKafka({ brokers: config.KAFKA_BROKERS, clientId: config.KAFKA_CLIENT_ID ?? 'sps-sink', logger });
+    const kafka = createKafka({
+      brokers: config.KAFKA_BROKERS,
+      clientId: config.KAFKA_CLIENT_ID ?? 'sps-sink',
+      logger,
+    });
     await ensureTopics(kafka, Object.values(TOPICS), config.KAFKA_TOPIC_PREFIX);
-    const db = createDatabase({ url: config.DATABASE_URL, poolSize: config.DATABASE_POOL_SIZE, applicationName: 'sps-sink' });
+    const db = createDatabase({
+      url: config.DATABASE_URL,
+      poolSize: config.DATABASE_POOL_SIZE,
+      applicationName: 'sps-sink',
+    });
     if (config.MIGRATE_ON_START) await migrateToLatest(db);
     const producer = createProducer(kafka);
     await producer.connect();
     const sink = new ResultsSink({
-      consumer: kafka.consumer({ groupId: config.SINK_GROUP_ID, sessionTimeout: 30_000, maxBytesPerPartition: 4 * 1024 * 1024 }),
+      consumer: kafka.consumer({
+        groupId: config.SINK_GROUP_ID,
+        sessionTimeout: 30_000,
+        maxBytesPerPartition: 4 * 1024 * 1024,
+      }),
       db,
       topic: topics.results,
       producer: new BatchingProducer(producer),

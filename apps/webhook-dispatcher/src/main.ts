@@ -14,8 +14,14 @@ const config = loadConfig(
     ...DatabaseConfig,
     WEBHOOK_GROUP_ID: Type.String({ default: 'sps-webhook-dispatcher' }),
     WEBHOOK_TIMEOUT_MS: Type.Integer({ minimum: 100, maximum: 60_000, default: 10_000 }),
-    WEBHOOK_RETRY_DELAYS_MS: Type.String({ default: DEFAULT_RETRY_DELAYS_MS.join(','), pattern: '^\\d+(,\\d+)*$' }),
-    WEBHOOK_ALLOWLIST: Type.String({ default: '', description: 'comma-separated hosts allowed although private' }),
+    WEBHOOK_RETRY_DELAYS_MS: Type.String({
+      default: DEFAULT_RETRY_DELAYS_MS.join(','),
+      pattern: '^\\d+(,\\d+)*$',
+    }),
+    WEBHOOK_ALLOWLIST: Type.String({
+      default: '',
+      description: 'comma-separated hosts allowed although private',
+    }),
   }),
 );
 const logger = createLogger({ service: 'webhook-dispatcher', level: config.LOG_LEVEL });
@@ -24,9 +30,17 @@ await runService(
   logger,
   async () => {
     const topics = topicNames(config.KAFKA_TOPIC_PREFIX);
-    const kafka = createKafka({ brokers: config.KAFKA_BROKERS, clientId: config.KAFKA_CLIENT_ID ?? 'sps-webhooks', logger });
+    const kafka = createKafka({
+      brokers: config.KAFKA_BROKERS,
+      clientId: config.KAFKA_CLIENT_ID ?? 'sps-webhooks',
+      logger,
+    });
     await ensureTopics(kafka, Object.values(TOPICS), config.KAFKA_TOPIC_PREFIX);
-    const db = createDatabase({ url: config.DATABASE_URL, poolSize: 4, applicationName: 'sps-webhook-dispatcher' });
+    const db = createDatabase({
+      url: config.DATABASE_URL,
+      poolSize: 4,
+      applicationName: 'sps-webhook-dispatcher',
+    });
     const producer = createProducer(kafka);
     await producer.connect();
     const dispatcher = new WebhookDispatcher({

@@ -28,7 +28,8 @@ export class ResponseCache<T> {
   async set(key: string, value: T, ttlSeconds: number, indexes: string[] = []): Promise<boolean> {
     try {
       const pipeline = this.redis.multi().set(this.namespace + key, JSON.stringify(value), 'EX', ttlSeconds);
-      for (const index of indexes) pipeline.sadd(this.indexKey(index), key).expire(this.indexKey(index), MAX_TTL_SECONDS);
+      for (const index of indexes)
+        pipeline.sadd(this.indexKey(index), key).expire(this.indexKey(index), MAX_TTL_SECONDS);
       await pipeline.exec();
       return true;
     } catch {
@@ -53,7 +54,10 @@ export class ResponseCache<T> {
 }
 
 /** The indexes a tenant's cached answer is filed under: all of the tenant's, and per schema/template name. */
-export function cacheIndexes(tenantId: string, labels: { schema?: string; template?: string } = {}): string[] {
+export function cacheIndexes(
+  tenantId: string,
+  labels: { schema?: string; template?: string } = {},
+): string[] {
   return [
     `tenant:${tenantId}`,
     ...(labels.schema ? [`tenant:${tenantId}:schema:${labels.schema}`] : []),

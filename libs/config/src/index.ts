@@ -1,2 +1,9 @@
 export { loadConfig, ConfigError } from './load-config.js';
-export { KafkaConfig, DatabaseConfig, RedisConfig, LogConfig, CommonConfig, StringEnum } from './shared-schemas.js';
+export {
+  KafkaConfig,
+  DatabaseConfig,
+  RedisConfig,
+  LogConfig,
+  CommonConfig,
+  StringEnum,
+} from './shared-schemas.js';

@@ -29,6 +29,7 @@ export function loadConfig<T extends TObject>(schema: T, env: NodeJS.ProcessEnv 
 function describeProblem(error: ErrorObject): string {
   if (error.keyword === 'required') return `${String(error.params.missingProperty)}: is required but not set`;
   const variable = error.instancePath.replace(/^\//, '');
-  const allowed = error.keyword === 'enum' ? ` (one of: ${(error.params.allowedValues as string[]).join(', ')})` : '';
+  const allowed =
+    error.keyword === 'enum' ? ` (one of: ${(error.params.allowedValues as string[]).join(', ')})` : '';
   return `${variable}: ${error.message ?? 'is invalid'}${allowed}`;
 }

@@ -10,7 +10,11 @@ const schema = Type.Object({
 
 describe('loadConfig', () => {
   it('applies defaults and coerces numbers', () => {
-    expect(loadConfig(schema, { SECRET: 'abcdefgh', PORT: '9000' })).toEqual({ PORT: 9000, MODE: 'dev', SECRET: 'abcdefgh' });
+    expect(loadConfig(schema, { SECRET: 'abcdefgh', PORT: '9000' })).toEqual({
+      PORT: 9000,
+      MODE: 'dev',
+      SECRET: 'abcdefgh',
+    });
   });
 
   it('reports every bad or missing variable, one line each', () => {

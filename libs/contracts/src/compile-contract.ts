@@ -3,11 +3,11 @@ import addFormatsModule from 'ajv-formats';
 import type { Static, TSchema } from '@sinclair/typebox';
 
 // ajv-formats ships CommonJS; under ESM its default export sits one level down.
-const addFormats = (addFormatsModule as unknown as { default?: typeof addFormatsModule }).default ?? addFormatsModule;
+const addFormats =
+  (addFormatsModule as unknown as { default?: typeof addFormatsModule }).default ?? addFormatsModule;
 
 export type ContractCheck<T extends TSchema> =
-  | { ok: true; value: Static<T> }
-  | { ok: false; errors: { path: string; message: string }[] };
+  { ok: true; value: Static<T> } | { ok: false; errors: { path: string; message: string }[] };
 
 /** A validator for one message contract, compiled once. */
 export function compileContract<T extends TSchema>(schema: T): (value: unknown) => ContractCheck<T> {
@@ -18,7 +18,10 @@ export function compileContract<T extends TSchema>(schema: T): (value: unknown) 
     if (validate(value)) return { ok: true, value: value as Static<T> };
     return {
       ok: false,
-      errors: (validate.errors ?? []).map((e) => ({ path: e.instancePath || '/', message: e.message ?? 'invalid' })),
+      errors: (validate.errors ?? []).map((e) => ({
+        path: e.instancePath || '/',
+        message: e.message ?? 'invalid',
+      })),
     };
   };
 }

@@ -6,7 +6,9 @@ export const DeadLetterMessage = Type.Object(
     reason: Type.String(),
     error_code: Type.String(),
     source: Type.Object({ topic: Type.String(), partition: Type.Integer(), offset: Type.String() }),
-    original_value: Type.Union([Type.String(), Type.Null()], { description: 'utf-8 text of the refused value' }),
+    original_value: Type.Union([Type.String(), Type.Null()], {
+      description: 'utf-8 text of the refused value',
+    }),
     failed_at: Type.String({ format: 'date-time' }),
   },
   { $id: 'sps.requests.dlq.v1' },

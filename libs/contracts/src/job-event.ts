@@ -4,7 +4,11 @@ import { Type, type Static } from '@sinclair/typebox';
 export const JobEventMessage = Type.Object(
   {
     event_id: Type.String({ format: 'uuid' }),
-    type: Type.Union([Type.Literal('job.completed'), Type.Literal('job.failed'), Type.Literal('job.cancelled')]),
+    type: Type.Union([
+      Type.Literal('job.completed'),
+      Type.Literal('job.failed'),
+      Type.Literal('job.cancelled'),
+    ]),
     job_id: Type.String({ format: 'uuid' }),
     tenant_id: Type.String(),
     status: Type.Union([Type.Literal('completed'), Type.Literal('failed'), Type.Literal('cancelled')]),

@@ -21,8 +21,12 @@ export const PromptOptions = Type.Object(
     language_detection: Type.Boolean({ default: true }),
     cache_ttl: Type.Integer({ minimum: 60, maximum: 86_400, default: 3600, description: 'seconds' }),
     bypass_cache: Type.Boolean({ default: false }),
-    provider: Type.Optional(Type.String({ minLength: 1, maxLength: 64, description: 'configured provider name' })),
-    model: Type.Optional(Type.String({ minLength: 1, maxLength: 128, description: 'overrides the provider model' })),
+    provider: Type.Optional(
+      Type.String({ minLength: 1, maxLength: 64, description: 'configured provider name' }),
+    ),
+    model: Type.Optional(
+      Type.String({ minLength: 1, maxLength: 128, description: 'overrides the provider model' }),
+    ),
     routing: Type.Optional(
       Type.Unsafe<(typeof ROUTING_POLICIES)[number]>({
         type: 'string',
@@ -32,7 +36,12 @@ export const PromptOptions = Type.Object(
     ),
     temperature: Type.Number({ minimum: 0, maximum: 1, default: 0.1 }),
     max_tokens: Type.Integer({ minimum: 100, maximum: 4096, default: 2048 }),
-    timeout_ms: Type.Integer({ minimum: 1000, maximum: 120_000, default: 30_000, description: 'deadline for a synchronous answer' }),
+    timeout_ms: Type.Integer({
+      minimum: 1000,
+      maximum: 120_000,
+      default: 30_000,
+      description: 'deadline for a synchronous answer',
+    }),
     redact_pii: Type.Boolean({ default: false }),
     restore_pii: Type.Boolean({ default: false }),
   },
@@ -60,11 +69,16 @@ export const PromptRequestMessage = Type.Object(
     labels: Type.Optional(
       Type.Object(
         { schema: Type.Optional(Type.String()), template: Type.Optional(Type.String()) },
-        { additionalProperties: false, description: 'registry names the cached answer is filed under (DELETE /v1/cache)' },
+        {
+          additionalProperties: false,
+          description: 'registry names the cached answer is filed under (DELETE /v1/cache)',
+        },
       ),
     ),
     created_at: Type.Optional(Type.String({ format: 'date-time' })),
-    deadline_at: Type.Optional(Type.String({ format: 'date-time', description: 'answered TIMEOUT without a provider call once past' })),
+    deadline_at: Type.Optional(
+      Type.String({ format: 'date-time', description: 'answered TIMEOUT without a provider call once past' }),
+    ),
   },
   { additionalProperties: false, $id: 'sps.requests.v1' },
 );

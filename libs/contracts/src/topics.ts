@@ -22,7 +22,12 @@ export const TOPICS = {
   replies: { name: 'sps.replies.v1', partitions: 12, retentionMs: 1 * HOUR, cleanupPolicy: 'delete' },
   requestsDlq: { name: 'sps.requests.dlq.v1', partitions: 3, retentionMs: 30 * DAY, cleanupPolicy: 'delete' },
   jobEvents: { name: 'sps.job-events.v1', partitions: 6, retentionMs: 7 * DAY, cleanupPolicy: 'delete' },
-  webhookRetries: { name: 'sps.webhooks.retry.v1', partitions: 6, retentionMs: 7 * DAY, cleanupPolicy: 'delete' },
+  webhookRetries: {
+    name: 'sps.webhooks.retry.v1',
+    partitions: 6,
+    retentionMs: 7 * DAY,
+    cleanupPolicy: 'delete',
+  },
   webhooksDlq: { name: 'sps.webhooks.dlq.v1', partitions: 3, retentionMs: 30 * DAY, cleanupPolicy: 'delete' },
 } as const satisfies Record<string, TopicSpec>;
 
@@ -30,8 +35,7 @@ export type TopicKey = keyof typeof TOPICS;
 
 /** Topic names with the deployment's prefix applied. */
 export function topicNames(prefix: string): Record<TopicKey, string> {
-  return Object.fromEntries(Object.entries(TOPICS).map(([key, spec]) => [key, `${prefix}${spec.name}`])) as Record<
-    TopicKey,
-    string
-  >;
+  return Object.fromEntries(
+    Object.entries(TOPICS).map(([key, spec]) => [key, `${prefix}${spec.name}`]),
+  ) as Record<TopicKey, string>;
 }

@@ -22,7 +22,9 @@ export function contentHash(value: unknown): string {
  * (ids, timestamps, cache options). It is the cache key and the Kafka key of the request, so
  * identical work meets on one partition. Tenants never share answers: the tenant is part of it.
  */
-export function workKey(request: Pick<PromptRequestMessage, 'tenant_id' | 'prompt' | 'format' | 'schema' | 'options'>): string {
+export function workKey(
+  request: Pick<PromptRequestMessage, 'tenant_id' | 'prompt' | 'format' | 'schema' | 'options'>,
+): string {
   const options = request.options ?? {};
   return contentHash({
     tenant: request.tenant_id,

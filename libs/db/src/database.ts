@@ -7,7 +7,11 @@ export type Database = Kysely<DatabaseSchema>;
 // BIGINT ids and counts come back as strings by default; keep them strings (exact) except COUNT(*).
 pg.types.setTypeParser(pg.types.builtins.INT8, (value) => value);
 
-export function createDatabase(options: { url: string; poolSize?: number; applicationName?: string }): Database {
+export function createDatabase(options: {
+  url: string;
+  poolSize?: number;
+  applicationName?: string;
+}): Database {
   const pool = new pg.Pool({
     connectionString: options.url,
     max: options.poolSize ?? 10,

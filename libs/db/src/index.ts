@@ -2,7 +2,14 @@ export { createDatabase, type Database } from './database.js';
 export { migrateToLatest } from './migrate.js';
 export type * from './tables.js';
 export { insertResults, findRequestLog } from './repositories/request-logs.js';
-export { createApiKey, findActiveKey, hashApiKey, listApiKeys, revokeApiKey, type AuthenticatedKey } from './repositories/api-keys.js';
+export {
+  createApiKey,
+  findActiveKey,
+  hashApiKey,
+  listApiKeys,
+  revokeApiKey,
+  type AuthenticatedKey,
+} from './repositories/api-keys.js';
 export * from './repositories/jobs.js';
 export * from './repositories/schemas.js';
 export * from './repositories/templates.js';

@@ -40,7 +40,10 @@ export class PipelineClient {
       await this.submit(request, { awaitReply: true });
     } catch {
       this.replies.cancel(request.request_id);
-      throw new ServiceError('SERVICE_UNAVAILABLE', 'the pipeline did not accept the request; nothing was queued');
+      throw new ServiceError(
+        'SERVICE_UNAVAILABLE',
+        'the pipeline did not accept the request; nothing was queued',
+      );
     }
     const value = await reply;
     if (value === undefined) {

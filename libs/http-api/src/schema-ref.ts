@@ -4,17 +4,28 @@ import { findSchema, findTemplate, type Database } from '@sps/db';
 import { renderTemplate } from '@sps/processing';
 
 export const SchemaRef = Type.Object(
-  { name: Type.String({ minLength: 1, maxLength: 128 }), version: Type.Optional(Type.Integer({ minimum: 1 })) },
-  { additionalProperties: false, description: 'a registered schema instead of an inline one; latest version when omitted' },
+  {
+    name: Type.String({ minLength: 1, maxLength: 128 }),
+    version: Type.Optional(Type.Integer({ minimum: 1 })),
+  },
+  {
+    additionalProperties: false,
+    description: 'a registered schema instead of an inline one; latest version when omitted',
+  },
 );
 
 export const TemplateRef = Type.Object(
   {
     name: Type.String({ minLength: 1, maxLength: 128 }),
     version: Type.Optional(Type.Integer({ minimum: 1 })),
-    parameters: Type.Record(Type.String(), Type.Union([Type.String(), Type.Number(), Type.Boolean()]), { default: {} }),
+    parameters: Type.Record(Type.String(), Type.Union([Type.String(), Type.Number(), Type.Boolean()]), {
+      default: {},
+    }),
   },
-  { additionalProperties: false, description: 'a registered template and its {{parameters}}, instead of a prompt' },
+  {
+    additionalProperties: false,
+    description: 'a registered template and its {{parameters}}, instead of a prompt',
+  },
 );
 
 interface Referencing {
@@ -25,13 +36,20 @@ interface Referencing {
 }
 
 /** What the references of a request resolve to, and the registry names its cache entries are filed under. */
-export type Resolved<T> = Omit<T, 'schema_ref' | 'template'> & { labels: { schema?: string; template?: string } };
+export type Resolved<T> = Omit<T, 'schema_ref' | 'template'> & {
+  labels: { schema?: string; template?: string };
+};
 
 /**
  * Replaces `schema_ref` with the registered schema and `template` with its rendered prompt
  * (and the template's schema when the request names none) — the caller's tenant only.
  */
-export async function resolveReferences<T extends Referencing>(db: Database, tenantId: string, body: T, prefix = ''): Promise<Resolved<T>> {
+export async function resolveReferences<T extends Referencing>(
+  db: Database,
+  tenantId: string,
+  body: T,
+  prefix = '',
+): Promise<Resolved<T>> {
   const { schema_ref: schemaRef, template, ...rest } = body;
   const labels: { schema?: string; template?: string } = {};
   let prompt = rest.prompt;
@@ -42,17 +60,27 @@ export async function resolveReferences<T extends Referencing>(db: Database, ten
     if (!row) throw notFound(`${prefix}template`, `no template ${template.name}`);
     prompt = renderTemplate(row.template_text, template.parameters);
     labels.template = row.name;
-    if (!ref && !rest.schema && row.schema_name) ref = { name: row.schema_name, version: row.schema_version ?? undefined };
+    if (!ref && !rest.schema && row.schema_name)
+      ref = { name: row.schema_name, version: row.schema_version ?? undefined };
   }
   let schema = rest.schema;
   if (ref) {
     if (schema) throw invalid(`${prefix}schema_ref`, 'give either schema or schema_ref, not both');
     const row = await findSchema(db, tenantId, ref.name, ref.version);
-    if (!row) throw notFound(`${prefix}schema_ref`, `no schema ${ref.name}${ref.version ? ` version ${ref.version}` : ''}`);
+    if (!row)
+      throw notFound(
+        `${prefix}schema_ref`,
+        `no schema ${ref.name}${ref.version ? ` version ${ref.version}` : ''}`,
+      );
     schema = row.schema_definition;
     labels.schema = row.name;
   }
-  return { ...rest, ...(prompt !== undefined ? { prompt } : {}), ...(schema ? { schema } : {}), labels } as Resolved<T>;
+  return {
+    ...rest,
+    ...(prompt !== undefined ? { prompt } : {}),
+    ...(schema ? { schema } : {}),
+    labels,
+  } as Resolved<T>;
 }
 
 function invalid(field: string, reason: string): ServiceError {

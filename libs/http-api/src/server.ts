@@ -26,7 +26,6 @@ import { StructuredResponse } from './schemas/analyze.js';
 import { ErrorEnvelope } from './schemas/errors.js';
 import { validatorCompiler } from './validator-compiler.js';
 
-
 export interface ServerDeps {
   logger: Logger;
   db: Database;

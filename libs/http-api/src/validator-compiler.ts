@@ -2,7 +2,8 @@ import { Ajv } from 'ajv';
 import addFormatsModule from 'ajv-formats';
 import type { FastifySchema, FastifySchemaCompiler } from 'fastify';
 
-const addFormats = (addFormatsModule as unknown as { default?: typeof addFormatsModule }).default ?? addFormatsModule;
+const addFormats =
+  (addFormatsModule as unknown as { default?: typeof addFormatsModule }).default ?? addFormatsModule;
 
 /**
  * Bodies are validated strictly (a JSON "3" is not a number; unknown fields are refused by the
@@ -10,11 +11,29 @@ const addFormats = (addFormatsModule as unknown as { default?: typeof addFormats
  * are coerced from their text form.
  */
 export function validatorCompiler(): FastifySchemaCompiler<FastifySchema> {
-  const strict = withFormats(new Ajv({ allErrors: true, coerceTypes: false, removeAdditional: false, useDefaults: true, strict: false }));
-  const coercing = withFormats(new Ajv({ allErrors: true, coerceTypes: 'array', removeAdditional: false, useDefaults: true, strict: false }));
+  const strict = withFormats(
+    new Ajv({
+      allErrors: true,
+      coerceTypes: false,
+      removeAdditional: false,
+      useDefaults: true,
+      strict: false,
+    }),
+  );
+  const coercing = withFormats(
+    new Ajv({
+      allErrors: true,
+      coerceTypes: 'array',
+      removeAdditional: false,
+      useDefaults: true,
+      strict: false,
+    }),
+  );
   // Fastify compiles each route's schemas once, at start-up.
   return ({ schema, httpPart }) =>
-    (httpPart === 'body' ? strict : coercing).compile(schema as object) as ReturnType<FastifySchemaCompiler<FastifySchema>>;
+    (httpPart === 'body' ? strict : coercing).compile(schema as object) as ReturnType<
+      FastifySchemaCompiler<FastifySchema>
+    >;
 }
 
 function withFormats(ajv: Ajv): Ajv {

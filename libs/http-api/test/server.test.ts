@@ -23,20 +23,33 @@ describe('ingest API surface', () => {
   it('publishes a complete OpenAPI 3.1 document with the error envelope on every operation', async () => {
     const spec = (await app.inject({ url: '/openapi.json' })).json();
     expect(spec.openapi).toBe('3.1.0');
-    const operations = Object.values(spec.paths as Record<string, Record<string, { responses: Record<string, unknown> }>>).flatMap((path) => Object.values(path));
+    const operations = Object.values(
+      spec.paths as Record<string, Record<string, { responses: Record<string, unknown> }>>,
+    ).flatMap((path) => Object.values(path));
     expect(operations.length).toBeGreaterThanOrEqual(18);
     for (const operation of operations.filter((op) => op.responses['401'])) {
       expect(JSON.stringify(operation.responses['401'])).toMatch(/#\/components\/schemas\/ErrorEnvelope/);
     }
-    expect(spec.components.schemas.ErrorEnvelope.properties.error.required).toEqual(['code', 'message', 'request_id', 'timestamp']);
-    expect(spec.paths['/v1/analyze'].post.requestBody.content['application/json'].example).toMatchObject({ prompt: expect.any(String) });
+    expect(spec.components.schemas.ErrorEnvelope.properties.error.required).toEqual([
+      'code',
+      'message',
+      'request_id',
+      'timestamp',
+    ]);
+    expect(spec.paths['/v1/analyze'].post.requestBody.content['application/json'].example).toMatchObject({
+      prompt: expect.any(String),
+    });
     expect((await app.inject({ url: '/docs' })).statusCode).toBe(200);
   });
 
   it('refuses API routes without a key, in the error envelope', async () => {
     const response = await app.inject({ method: 'POST', url: '/v1/analyze', payload: { prompt: 'x' } });
     expect(response.statusCode).toBe(401);
-    expect(response.json().error).toMatchObject({ code: 'UNAUTHORIZED', request_id: expect.any(String), timestamp: expect.any(String) });
+    expect(response.json().error).toMatchObject({
+      code: 'UNAUTHORIZED',
+      request_id: expect.any(String),
+      timestamp: expect.any(String),
+    });
   });
 
   it('answers unknown routes with NOT_FOUND and echoes a given request id', async () => {
@@ -49,6 +62,9 @@ describe('ingest API surface', () => {
   it('reports each dependency and 503 when one is down', async () => {
     const response = await app.inject({ url: '/v1/health' });
     expect(response.statusCode).toBe(503);
-    expect(response.json()).toMatchObject({ status: 'degraded', dependencies: { postgres: 'up', kafka: 'down' } });
+    expect(response.json()).toMatchObject({
+      status: 'degraded',
+      dependencies: { postgres: 'up', kafka: 'down' },
+    });
   });
 });

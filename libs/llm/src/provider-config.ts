@@ -6,7 +6,11 @@ import { createGeminiModel } from './providers/gemini/index.js';
 import { createLocalModel } from './providers/local/index.js';
 import { createOpenAIModel } from './providers/openai/index.js';
 import { DEFAULT_PRICES, type PriceTable } from './routing/price-table.js';
-import { DEFAULT_RESILIENCE, ResilientProvider, type ResilienceSettings } from './routing/resilient-provider.js';
+import {
+  DEFAULT_RESILIENCE,
+  ResilientProvider,
+  type ResilienceSettings,
+} from './routing/resilient-provider.js';
 import { ProviderRouter, ROUTING_POLICIES } from './routing/router.js';
 
 const KNOWN_PROVIDERS = ['local', 'openai', 'openai-compatible', 'anthropic', 'gemini'] as const;
@@ -20,16 +24,30 @@ export const ProviderConfig = {
     description: `providers in fallback order: ${KNOWN_PROVIDERS.join(', ')}`,
   }),
   LLM_ROUTING_POLICY: StringEnum(ROUTING_POLICIES, { default: 'priority' }),
-  LLM_MAX_ATTEMPTS: Type.Integer({ minimum: 1, maximum: 10, default: 3, description: 'answers per provider, with feedback' }),
+  LLM_MAX_ATTEMPTS: Type.Integer({
+    minimum: 1,
+    maximum: 10,
+    default: 3,
+    description: 'answers per provider, with feedback',
+  }),
   LLM_TIMEOUT_MS: Type.Integer({ minimum: 100, maximum: 600_000, default: DEFAULT_RESILIENCE.timeoutMs }),
-  LLM_MAX_RETRIES: Type.Integer({ minimum: 0, maximum: 10, default: DEFAULT_RESILIENCE.maxRetries, description: 'retries of a transient failure' }),
+  LLM_MAX_RETRIES: Type.Integer({
+    minimum: 0,
+    maximum: 10,
+    default: DEFAULT_RESILIENCE.maxRetries,
+    description: 'retries of a transient failure',
+  }),
   LLM_MAX_RETRY_WAIT_MS: Type.Integer({ minimum: 0, default: DEFAULT_RESILIENCE.maxRetryWaitMs }),
   LLM_BREAKER_THRESHOLD: Type.Integer({ minimum: 1, default: DEFAULT_RESILIENCE.breakerThreshold }),
   LLM_BREAKER_COOLDOWN_MS: Type.Integer({ minimum: 100, default: DEFAULT_RESILIENCE.breakerCooldownMs }),
   LLM_MAX_CONCURRENCY: Type.Integer({ minimum: 1, default: DEFAULT_RESILIENCE.maxConcurrency }),
   LLM_REQUESTS_PER_MINUTE: Type.Optional(Type.Integer({ minimum: 1 })),
-  LLM_PROVIDER_SETTINGS: Type.Optional(Type.String({ description: 'JSON: per-provider overrides, e.g. {"openai":{"timeoutMs":20000}}' })),
-  LLM_PRICES: Type.Optional(Type.String({ description: 'JSON: {"model": {"input": usd_per_mtok, "output": usd_per_mtok}}' })),
+  LLM_PROVIDER_SETTINGS: Type.Optional(
+    Type.String({ description: 'JSON: per-provider overrides, e.g. {"openai":{"timeoutMs":20000}}' }),
+  ),
+  LLM_PRICES: Type.Optional(
+    Type.String({ description: 'JSON: {"model": {"input": usd_per_mtok, "output": usd_per_mtok}}' }),
+  ),
   OPENAI_API_KEY: Type.Optional(Type.String({ minLength: 1 })),
   OPENAI_BASE_URL: Type.Optional(Type.String({ pattern: '^https?://' })),
   OPENAI_MODEL: Type.String({ default: 'gpt-4o-mini' }),
@@ -43,10 +61,16 @@ export const ProviderConfig = {
   GEMINI_BASE_URL: Type.Optional(Type.String({ pattern: '^https?://' })),
   GEMINI_MODEL: Type.String({ default: 'gemini-2.5-flash' }),
   LOCAL_MODEL_PATH: Type.Optional(
-    Type.String({ minLength: 1, description: 'GGUF file for the local provider; `bash deploy/local/model.sh` downloads SmolLM2-135M-Instruct and prints its path' }),
+    Type.String({
+      minLength: 1,
+      description:
+        'GGUF file for the local provider; `bash deploy/local/model.sh` downloads SmolLM2-135M-Instruct and prints its path',
+    }),
   ),
   LOCAL_MODEL_CONTEXT_SIZE: Type.Integer({ minimum: 512, maximum: 32_768, default: 4096 }),
-  LOCAL_MODEL_THREADS: Type.Optional(Type.Integer({ minimum: 1, maximum: 256, description: 'default: half the cores' })),
+  LOCAL_MODEL_THREADS: Type.Optional(
+    Type.Integer({ minimum: 1, maximum: 256, description: 'default: half the cores' }),
+  ),
   LOCAL_MODEL_CONCURRENCY: Type.Integer({ minimum: 1, maximum: 8, default: 1 }),
 };
 
@@ -55,7 +79,11 @@ type ProviderSettings = Static<ReturnType<typeof Type.Object<typeof ProviderConf
 /** The router over every configured provider, each behind its resilience policies. */
 export function createRouter(config: ProviderSettings): { router: ProviderRouter; prices: PriceTable } {
   const problems: string[] = [];
-  const overrides = parseJson<Record<string, Partial<ResilienceSettings>>>('LLM_PROVIDER_SETTINGS', config.LLM_PROVIDER_SETTINGS, problems);
+  const overrides = parseJson<Record<string, Partial<ResilienceSettings>>>(
+    'LLM_PROVIDER_SETTINGS',
+    config.LLM_PROVIDER_SETTINGS,
+    problems,
+  );
   const prices = { ...DEFAULT_PRICES, ...parseJson<PriceTable>('LLM_PRICES', config.LLM_PRICES, problems) };
   const defaults: ResilienceSettings = {
     timeoutMs: config.LLM_TIMEOUT_MS,
@@ -77,7 +105,8 @@ export function createRouter(config: ProviderSettings): { router: ProviderRouter
 
 function createModel(name: string, config: ProviderSettings, problems: string[]): LanguageModel | undefined {
   const require = (variable: keyof ProviderSettings, hint = '') => {
-    if (!config[variable]) problems.push(`${variable}: is required when LLM_PROVIDERS includes ${name}${hint}`);
+    if (!config[variable])
+      problems.push(`${variable}: is required when LLM_PROVIDERS includes ${name}${hint}`);
     return String(config[variable] ?? '');
   };
   const timeoutMs = config.LLM_TIMEOUT_MS;
@@ -92,7 +121,13 @@ function createModel(name: string, config: ProviderSettings, problems: string[])
         timeoutMs,
       });
     case 'openai':
-      return createOpenAIModel({ provider: name, model: config.OPENAI_MODEL, apiKey: require('OPENAI_API_KEY'), baseURL: config.OPENAI_BASE_URL, timeoutMs });
+      return createOpenAIModel({
+        provider: name,
+        model: config.OPENAI_MODEL,
+        apiKey: require('OPENAI_API_KEY'),
+        baseURL: config.OPENAI_BASE_URL,
+        timeoutMs,
+      });
     case 'openai-compatible':
       return createOpenAIModel({
         provider: name,
@@ -102,9 +137,19 @@ function createModel(name: string, config: ProviderSettings, problems: string[])
         timeoutMs,
       });
     case 'anthropic':
-      return createAnthropicModel({ model: config.ANTHROPIC_MODEL, apiKey: require('ANTHROPIC_API_KEY'), baseURL: config.ANTHROPIC_BASE_URL, timeoutMs });
+      return createAnthropicModel({
+        model: config.ANTHROPIC_MODEL,
+        apiKey: require('ANTHROPIC_API_KEY'),
+        baseURL: config.ANTHROPIC_BASE_URL,
+        timeoutMs,
+      });
     case 'gemini':
-      return createGeminiModel({ model: config.GEMINI_MODEL, apiKey: require('GEMINI_API_KEY'), baseURL: config.GEMINI_BASE_URL, timeoutMs });
+      return createGeminiModel({
+        model: config.GEMINI_MODEL,
+        apiKey: require('GEMINI_API_KEY'),
+        baseURL: config.GEMINI_BASE_URL,
+        timeoutMs,
+      });
     default:
       problems.push(`LLM_PROVIDERS: unknown provider '${name}' (known: ${KNOWN_PROVIDERS.join(', ')})`);
       return undefined;

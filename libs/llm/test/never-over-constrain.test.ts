@@ -3,7 +3,12 @@ import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { SchemaCompiler } from '../src/validation/schema-compiler.js';
-import { PROVIDERS, type Provider, type ProviderUnderTest, type Schema } from './support/providers-under-test.js';
+import {
+  PROVIDERS,
+  type Provider,
+  type ProviderUnderTest,
+  type Schema,
+} from './support/providers-under-test.js';
 
 const REPO_ROOT = resolve(fileURLToPath(new URL('.', import.meta.url)), '../../..');
 const SUITE = resolve(REPO_ROOT, '../shared/data/JSON-Schema-Test-Suite');

@@ -16,7 +16,11 @@ export function decodeRequest(value: Buffer | null): DecodedRequest {
   try {
     parsed = JSON.parse(value?.toString('utf8') ?? '');
   } catch (error) {
-    return { ok: false, code: 'CONTRACT_VIOLATION', reason: `value is not JSON: ${(error as Error).message}` };
+    return {
+      ok: false,
+      code: 'CONTRACT_VIOLATION',
+      reason: `value is not JSON: ${(error as Error).message}`,
+    };
   }
   const check = checkContract(parsed);
   if (check.ok) return { ok: true, request: check.value };

@@ -23,7 +23,8 @@ const DETECTORS: { type: PiiType; pattern: RegExp; accept?: (match: string) => b
   {
     type: 'PHONE',
     // Not part of a longer run of digit groups (a card number that failed Luhn stays as it is).
-    pattern: /(?<![\w.+]|\d[ .-])(?:\+?\d{1,3}[ .-]?)?(?:\(\d{2,4}\)[ .-]?)?\d{2,4}[ .-]\d{3,4}(?:[ .-]?\d{1,4})?(?!\w|[ .-]\d)/g,
+    pattern:
+      /(?<![\w.+]|\d[ .-])(?:\+?\d{1,3}[ .-]?)?(?:\(\d{2,4}\)[ .-]?)?\d{2,4}[ .-]\d{3,4}(?:[ .-]?\d{1,4})?(?!\w|[ .-]\d)/g,
     accept: (m) => m.replace(/\D/g, '').length >= 9,
   },
 ];
@@ -49,9 +50,11 @@ export function redactPii(input: string): Redaction {
 export function restorePii<T>(value: T, originals: Map<string, string>): T {
   if (originals.size === 0) return value;
   const restore = (node: unknown): unknown => {
-    if (typeof node === 'string') return node.replace(/\[(?:EMAIL|CARD|SSN|IP|PHONE)_\d+\]/g, (p) => originals.get(p) ?? p);
+    if (typeof node === 'string')
+      return node.replace(/\[(?:EMAIL|CARD|SSN|IP|PHONE)_\d+\]/g, (p) => originals.get(p) ?? p);
     if (Array.isArray(node)) return node.map(restore);
-    if (node && typeof node === 'object') return Object.fromEntries(Object.entries(node).map(([k, v]) => [k, restore(v)]));
+    if (node && typeof node === 'object')
+      return Object.fromEntries(Object.entries(node).map(([k, v]) => [k, restore(v)]));
     return node;
   };
   return restore(value) as T;

@@ -10,7 +10,12 @@ export class ProcessorMetrics {
 
   constructor(registry: Registry) {
     const registers = [registry];
-    this.requests = new Counter({ name: 'sps_processor_requests_total', help: 'requests finished', labelNames: ['status', 'code'], registers });
+    this.requests = new Counter({
+      name: 'sps_processor_requests_total',
+      help: 'requests finished',
+      labelNames: ['status', 'code'],
+      registers,
+    });
     this.duration = new Histogram({
       name: 'sps_processor_request_duration_seconds',
       help: 'time from dequeue to result produced',
@@ -18,14 +23,28 @@ export class ProcessorMetrics {
       buckets: [0.005, 0.01, 0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30],
       registers,
     });
-    this.cache = new Counter({ name: 'sps_cache_requests_total', help: 'cache lookups by outcome', labelNames: ['outcome'], registers });
-    this.deadLetters = new Counter({ name: 'sps_processor_dead_letters_total', help: 'messages sent to the DLQ', registers });
+    this.cache = new Counter({
+      name: 'sps_cache_requests_total',
+      help: 'cache lookups by outcome',
+      labelNames: ['outcome'],
+      registers,
+    });
+    this.deadLetters = new Counter({
+      name: 'sps_processor_dead_letters_total',
+      help: 'messages sent to the DLQ',
+      registers,
+    });
     this.providerCalls = new Counter({
       name: 'sps_llm_calls_total',
       help: 'provider calls by outcome',
       labelNames: ['provider', 'outcome'],
       registers,
     });
-    this.tokens = new Counter({ name: 'sps_llm_tokens_total', help: 'tokens by direction', labelNames: ['provider', 'direction'], registers });
+    this.tokens = new Counter({
+      name: 'sps_llm_tokens_total',
+      help: 'tokens by direction',
+      labelNames: ['provider', 'direction'],
+      registers,
+    });
   }
 }

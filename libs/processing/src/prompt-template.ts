@@ -11,16 +11,27 @@ export function templateParameters(template: string): string[] {
  * Fills `{{name}}` placeholders. A missing or an unknown parameter is an INVALID_REQUEST that
  * names each of them, so the caller can fix every problem at once.
  */
-export function renderTemplate(template: string, parameters: Record<string, string | number | boolean>): string {
+export function renderTemplate(
+  template: string,
+  parameters: Record<string, string | number | boolean>,
+): string {
   const expected = templateParameters(template);
   const missing = expected.filter((name) => !(name in parameters));
   const unknown = Object.keys(parameters).filter((name) => !expected.includes(name));
   if (missing.length > 0 || unknown.length > 0) {
     const fields = [
-      ...missing.map((name) => ({ field: `template.parameters.${name}`, reason: 'is required by the template' })),
-      ...unknown.map((name) => ({ field: `template.parameters.${name}`, reason: 'is not a parameter of the template' })),
+      ...missing.map((name) => ({
+        field: `template.parameters.${name}`,
+        reason: 'is required by the template',
+      })),
+      ...unknown.map((name) => ({
+        field: `template.parameters.${name}`,
+        reason: 'is not a parameter of the template',
+      })),
     ];
-    throw new ServiceError('INVALID_REQUEST', fields.map((f) => `${f.field}: ${f.reason}`).join('; '), { fields });
+    throw new ServiceError('INVALID_REQUEST', fields.map((f) => `${f.field}: ${f.reason}`).join('; '), {
+      fields,
+    });
   }
   return template.replace(PLACEHOLDER, (_match, name: string) => String(parameters[name]));
 }

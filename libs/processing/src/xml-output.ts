@@ -11,7 +11,13 @@ const TEXT = '#text';
 
 type XmlNode = Record<string, unknown>;
 
-const builder = new XMLBuilder({ ignoreAttributes: false, attributeNamePrefix: ATTR, textNodeName: TEXT, format: false, suppressEmptyNode: true });
+const builder = new XMLBuilder({
+  ignoreAttributes: false,
+  attributeNamePrefix: ATTR,
+  textNodeName: TEXT,
+  format: false,
+  suppressEmptyNode: true,
+});
 const parser = new XMLParser({
   ignoreAttributes: false,
   attributeNamePrefix: ATTR,
@@ -39,7 +45,8 @@ function encode(value: unknown): XmlNode {
     const node: XmlNode = { [`${ATTR}type`]: 'object' };
     const odd: XmlNode[] = [];
     for (const [key, child] of Object.entries(value as Record<string, unknown>)) {
-      if (NAME.test(key) && !key.toLowerCase().startsWith('xml') && key !== 'property') node[key] = encode(child);
+      if (NAME.test(key) && !key.toLowerCase().startsWith('xml') && key !== 'property')
+        node[key] = encode(child);
       else odd.push({ ...encode(child), [`${ATTR}name`]: key });
     }
     if (odd.length > 0) node.property = odd;

@@ -3,9 +3,12 @@ import { renderTemplate, templateParameters } from '../src/prompt-template.js';
 
 describe('prompt templates', () => {
   it('fills every placeholder, repeated ones included', () => {
-    expect(renderTemplate('Extract {{field}} from {{ doc }}; only {{field}}.', { field: 'the total', doc: 'INV-1' })).toBe(
-      'Extract the total from INV-1; only the total.',
-    );
+    expect(
+      renderTemplate('Extract {{field}} from {{ doc }}; only {{field}}.', {
+        field: 'the total',
+        doc: 'INV-1',
+      }),
+    ).toBe('Extract the total from INV-1; only the total.');
     expect(templateParameters('{{a}} {{b}} {{a}}')).toEqual(['a', 'b']);
   });
 
@@ -15,10 +18,9 @@ describe('prompt templates', () => {
       expect.unreachable();
     } catch (error) {
       expect(error).toMatchObject({ code: 'INVALID_REQUEST' });
-      expect((error as { details: { fields: { field: string }[] } }).details.fields.map((f) => f.field)).toEqual([
-        'template.parameters.order_id',
-        'template.parameters.colour',
-      ]);
+      expect(
+        (error as { details: { fields: { field: string }[] } }).details.fields.map((f) => f.field),
+      ).toEqual(['template.parameters.order_id', 'template.parameters.colour']);
     }
   });
 

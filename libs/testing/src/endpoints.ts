@@ -16,7 +16,12 @@ const START_HINT =
  */
 export async function resolveTestEndpoints(env: NodeJS.ProcessEnv = process.env): Promise<TestEndpoints> {
   if (env.KAFKA_BROKERS && env.DATABASE_URL && env.REDIS_URL) {
-    return { kafkaBrokers: env.KAFKA_BROKERS, databaseUrl: env.DATABASE_URL, redisUrl: env.REDIS_URL, release: async () => {} };
+    return {
+      kafkaBrokers: env.KAFKA_BROKERS,
+      databaseUrl: env.DATABASE_URL,
+      redisUrl: env.REDIS_URL,
+      release: async () => {},
+    };
   }
   if (await dockerEngineAnswers()) return startContainers();
   throw new Error(START_HINT);

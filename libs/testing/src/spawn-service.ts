@@ -47,7 +47,8 @@ export async function spawnService(
   };
   const deadline = Date.now() + timeoutMs;
   while (!readyWhen.test(output)) {
-    if (child.exitCode !== null) throw new Error(`${app} exited with ${child.exitCode} before ready:\n${output}`);
+    if (child.exitCode !== null)
+      throw new Error(`${app} exited with ${child.exitCode} before ready:\n${output}`);
     if (Date.now() > deadline) {
       child.kill('SIGKILL');
       throw new Error(`${app} not ready within ${timeoutMs} ms:\n${output}`);

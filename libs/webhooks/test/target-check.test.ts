@@ -18,7 +18,10 @@ describe('webhook target check', () => {
   });
 
   it('refuses other schemes and embedded credentials', async () => {
-    expect(await checkWebhookTarget('file:///etc/passwd')).toMatchObject({ ok: false, reason: 'must use http or https' });
+    expect(await checkWebhookTarget('file:///etc/passwd')).toMatchObject({
+      ok: false,
+      reason: 'must use http or https',
+    });
     expect(await checkWebhookTarget('https://user:pw@93.184.216.34/')).toMatchObject({ ok: false });
   });
 

@@ -45,7 +45,9 @@ try {
     if (!id) throw new Error('revoke needs a key id');
     console.log((await revokeApiKey(db, id)) ? `revoked ${id}` : `no active key ${id}`);
   } else {
-    throw new Error('usage: keys create --tenant T --name N [--rate-limit R] [--expires-in-days D] | list [--tenant T] | revoke ID');
+    throw new Error(
+      'usage: keys create --tenant T --name N [--rate-limit R] [--expires-in-days D] | list [--tenant T] | revoke ID',
+    );
   }
 } catch (error) {
   console.error((error as Error).message);

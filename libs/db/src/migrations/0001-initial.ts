@@ -49,8 +49,16 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     .addColumn('expires_at', 'timestamptz', (c) => c.notNull().defaultTo(sql`now() + interval '24 hours'`))
     .addUniqueConstraint('uq_jobs_tenant_idempotency', ['tenant_id', 'idempotency_key'])
     .execute();
-  await db.schema.createIndex('idx_jobs_tenant_created').on('jobs').columns(['tenant_id', 'created_at desc', 'id']).execute();
-  await db.schema.createIndex('idx_jobs_status_created').on('jobs').columns(['status', 'created_at desc']).execute();
+  await db.schema
+    .createIndex('idx_jobs_tenant_created')
+    .on('jobs')
+    .columns(['tenant_id', 'created_at desc', 'id'])
+    .execute();
+  await db.schema
+    .createIndex('idx_jobs_status_created')
+    .on('jobs')
+    .columns(['status', 'created_at desc'])
+    .execute();
 
   await db.schema
     .createTable('request_logs')
@@ -82,11 +90,30 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     .addColumn('created_at', 'timestamptz', (c) => c.notNull().defaultTo(sql`now()`))
     .execute();
   // tenant_id is text here: pipeline producers name their tenant without a key row.
-  await db.schema.createIndex('idx_request_logs_tenant_created').on('request_logs').columns(['tenant_id', 'created_at desc']).execute();
-  await db.schema.createIndex('idx_request_logs_api_key_created').on('request_logs').columns(['api_key_id', 'created_at desc']).execute();
-  await db.schema.createIndex('idx_request_logs_provider_status').on('request_logs').columns(['provider_used', 'validation_status']).execute();
-  await db.schema.createIndex('idx_request_logs_job').on('request_logs').columns(['job_id', 'item_index']).where('job_id', 'is not', null).execute();
-  await sql`CREATE INDEX idx_request_logs_prompt_fts ON request_logs USING gin (to_tsvector('english', prompt_text))`.execute(db);
+  await db.schema
+    .createIndex('idx_request_logs_tenant_created')
+    .on('request_logs')
+    .columns(['tenant_id', 'created_at desc'])
+    .execute();
+  await db.schema
+    .createIndex('idx_request_logs_api_key_created')
+    .on('request_logs')
+    .columns(['api_key_id', 'created_at desc'])
+    .execute();
+  await db.schema
+    .createIndex('idx_request_logs_provider_status')
+    .on('request_logs')
+    .columns(['provider_used', 'validation_status'])
+    .execute();
+  await db.schema
+    .createIndex('idx_request_logs_job')
+    .on('request_logs')
+    .columns(['job_id', 'item_index'])
+    .where('job_id', 'is not', null)
+    .execute();
+  await sql`CREATE INDEX idx_request_logs_prompt_fts ON request_logs USING gin (to_tsvector('english', prompt_text))`.execute(
+    db,
+  );
 
   await db.schema
     .createTable('schemas')
@@ -117,7 +144,11 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     .addColumn('created_at', 'timestamptz', (c) => c.notNull().defaultTo(sql`now()`))
     .addUniqueConstraint('uq_templates_tenant_name_version', ['tenant_id', 'name', 'version'])
     .execute();
-  await db.schema.createIndex('idx_prompt_templates_name').on('prompt_templates').columns(['tenant_id', 'name']).execute();
+  await db.schema
+    .createIndex('idx_prompt_templates_name')
+    .on('prompt_templates')
+    .columns(['tenant_id', 'name'])
+    .execute();
 
   await db.schema
     .createTable('webhook_deliveries')
@@ -134,11 +165,23 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     .addColumn('attempted_at', 'timestamptz', (c) => c.notNull().defaultTo(sql`now()`))
     .addUniqueConstraint('uq_webhook_deliveries_event_attempt', ['event_id', 'attempt'])
     .execute();
-  await db.schema.createIndex('idx_webhook_deliveries_job').on('webhook_deliveries').columns(['job_id', 'attempted_at']).execute();
+  await db.schema
+    .createIndex('idx_webhook_deliveries_job')
+    .on('webhook_deliveries')
+    .columns(['job_id', 'attempted_at'])
+    .execute();
 }
 
 export async function down(db: Kysely<unknown>): Promise<void> {
-  for (const table of ['webhook_deliveries', 'prompt_templates', 'schemas', 'request_logs', 'jobs', 'api_keys', 'tenants']) {
+  for (const table of [
+    'webhook_deliveries',
+    'prompt_templates',
+    'schemas',
+    'request_logs',
+    'jobs',
+    'api_keys',
+    'tenants',
+  ]) {
     await db.schema.dropTable(table).ifExists().execute();
   }
 }

@@ -54,14 +54,30 @@ export async function findActiveKey(db: Database, keyHash: string): Promise<Auth
     .where('revoked_at', 'is', null)
     .where((eb) => eb.or([eb('expires_at', 'is', null), eb('expires_at', '>', new Date())]))
     .executeTakeFirst();
-  return row && { apiKeyId: row.id, tenantId: row.tenant_id, name: row.name, rateLimitPerHour: row.rate_limit_per_hour };
+  return (
+    row && {
+      apiKeyId: row.id,
+      tenantId: row.tenant_id,
+      name: row.name,
+      rateLimitPerHour: row.rate_limit_per_hour,
+    }
+  );
 }
 
 export async function listApiKeys(db: Database, tenant?: string) {
   let query = db
     .selectFrom('api_keys')
     .innerJoin('tenants', 'tenants.id', 'api_keys.tenant_id')
-    .select(['api_keys.id', 'tenants.name as tenant', 'api_keys.name', 'key_prefix', 'rate_limit_per_hour', 'api_keys.created_at', 'expires_at', 'revoked_at'])
+    .select([
+      'api_keys.id',
+      'tenants.name as tenant',
+      'api_keys.name',
+      'key_prefix',
+      'rate_limit_per_hour',
+      'api_keys.created_at',
+      'expires_at',
+      'revoked_at',
+    ])
     .orderBy('api_keys.created_at');
   if (tenant) query = query.where('tenants.name', '=', tenant);
   return query.execute();

@@ -41,7 +41,12 @@ export async function createJob(db: Database, job: NewJob) {
 }
 
 export async function findJob(db: Database, tenantId: string, jobId: string) {
-  return db.selectFrom('jobs').selectAll().where('tenant_id', '=', tenantId).where('id', '=', jobId).executeTakeFirst();
+  return db
+    .selectFrom('jobs')
+    .selectAll()
+    .where('tenant_id', '=', tenantId)
+    .where('id', '=', jobId)
+    .executeTakeFirst();
 }
 
 export async function jobItems(db: Database, tenantId: string, jobId: string) {
@@ -66,11 +71,19 @@ export async function jobDeliveries(db: Database, tenantId: string, jobId: strin
 }
 
 /** Newest first, keyset-paginated on (created_at, id). */
-export async function listJobs(db: Database, tenantId: string, limit: number, after?: { createdAt: Date; id: string }) {
+export async function listJobs(
+  db: Database,
+  tenantId: string,
+  limit: number,
+  after?: { createdAt: Date; id: string },
+) {
   let query = db.selectFrom('jobs').selectAll().where('tenant_id', '=', tenantId);
   if (after) {
     query = query.where((eb) =>
-      eb.or([eb('created_at', '<', after.createdAt), eb.and([eb('created_at', '=', after.createdAt), eb('id', '<', after.id)])]),
+      eb.or([
+        eb('created_at', '<', after.createdAt),
+        eb.and([eb('created_at', '=', after.createdAt), eb('id', '<', after.id)]),
+      ]),
     );
   }
   return query.orderBy('created_at', 'desc').orderBy('id', 'desc').limit(limit).execute();
@@ -92,7 +105,10 @@ export async function cancelJob(db: Database, tenantId: string, jobId: string) {
  * Counts newly stored items towards their jobs (in the caller's transaction) and ends the jobs
  * whose last item just landed.
  */
-export async function recordJobProgress(db: Kysely<DatabaseSchema>, items: { jobId: string; succeeded: boolean }[]): Promise<void> {
+export async function recordJobProgress(
+  db: Kysely<DatabaseSchema>,
+  items: { jobId: string; succeeded: boolean }[],
+): Promise<void> {
   const perJob = new Map<string, { ok: number; failed: number }>();
   for (const item of items) {
     const counts = perJob.get(item.jobId) ?? { ok: 0, failed: 0 };

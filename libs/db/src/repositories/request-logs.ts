@@ -35,7 +35,8 @@ function toRow(result: ResultMessage) {
     prompt_length: result.prompt.length,
     request_params: JSON.stringify(result.request_params),
     response_data: result.output ? JSON.stringify(result.output) : null,
-    validation_status: result.output?.validation_status ?? (result.error?.code === 'VALIDATION_FAILED' ? 'failed' : null),
+    validation_status:
+      result.output?.validation_status ?? (result.error?.code === 'VALIDATION_FAILED' ? 'failed' : null),
     provider_used: result.output?.provider_used ?? result.attempts.at(-1)?.provider ?? null,
     model: result.output?.model ?? result.attempts.at(-1)?.model ?? null,
     processing_time_ms: result.processing_time_ms,

@@ -4,7 +4,14 @@ import { listLatestVersions, lockLatestVersion } from './versions.js';
 /** Adds a version of a named schema: version 1 when `expectNew`, else the next one (undefined if the name is unknown). */
 export async function addSchemaVersion(
   db: Database,
-  input: { tenantId: string; apiKeyId: string; name: string; description?: string; definition: Record<string, unknown>; expectNew: boolean },
+  input: {
+    tenantId: string;
+    apiKeyId: string;
+    name: string;
+    description?: string;
+    definition: Record<string, unknown>;
+    expectNew: boolean;
+  },
 ) {
   return db.transaction().execute(async (trx) => {
     const current = await lockLatestVersion(trx, 'schemas', input.tenantId, input.name);
@@ -28,7 +35,10 @@ export async function addSchemaVersion(
 /** One version, or the latest non-deprecated one when no version is given. */
 export async function findSchema(db: Database, tenantId: string, name: string, version?: number) {
   let query = db.selectFrom('schemas').selectAll().where('tenant_id', '=', tenantId).where('name', '=', name);
-  query = version === undefined ? query.where('is_deprecated', '=', false).orderBy('version', 'desc').limit(1) : query.where('version', '=', version);
+  query =
+    version === undefined
+      ? query.where('is_deprecated', '=', false).orderBy('version', 'desc').limit(1)
+      : query.where('version', '=', version);
   return query.executeTakeFirst();
 }
 

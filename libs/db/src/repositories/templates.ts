@@ -35,8 +35,13 @@ export async function addTemplateVersion(db: Database, input: TemplateInput) {
 }
 
 export async function findTemplate(db: Database, tenantId: string, name: string, version?: number) {
-  let query = db.selectFrom('prompt_templates').selectAll().where('tenant_id', '=', tenantId).where('name', '=', name);
-  query = version === undefined ? query.orderBy('version', 'desc').limit(1) : query.where('version', '=', version);
+  let query = db
+    .selectFrom('prompt_templates')
+    .selectAll()
+    .where('tenant_id', '=', tenantId)
+    .where('name', '=', name);
+  query =
+    version === undefined ? query.orderBy('version', 'desc').limit(1) : query.where('version', '=', version);
   return query.executeTakeFirst();
 }
 

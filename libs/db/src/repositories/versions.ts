@@ -22,7 +22,11 @@ export async function lockLatestVersion(
 }
 
 /** The latest version of every name of a tenant, names in order. (Typed as either table; the query is the same.) */
-export async function listLatestVersions<T extends 'schemas' | 'prompt_templates'>(db: Kysely<DatabaseSchema>, table: T, tenantId: string) {
+export async function listLatestVersions<T extends 'schemas' | 'prompt_templates'>(
+  db: Kysely<DatabaseSchema>,
+  table: T,
+  tenantId: string,
+) {
   return db
     .selectFrom(table as 'schemas')
     .distinctOn('name')

@@ -19,28 +19,31 @@ interface CacheEntry {
  * in-memory cache so that a revoked key stops working within `cacheTtlMs`. Applies to the routes
  * registered in the same scope.
  */
-export const authentication = fp<{ db: Database; cacheTtlMs?: number }>(async (app, { db, cacheTtlMs = 30_000 }) => {
-  const cache = new Map<string, CacheEntry>();
+export const authentication = fp<{ db: Database; cacheTtlMs?: number }>(
+  async (app, { db, cacheTtlMs = 30_000 }) => {
+    const cache = new Map<string, CacheEntry>();
 
-  async function lookup(hash: string): Promise<AuthenticatedKey | undefined> {
-    const cached = cache.get(hash);
-    if (cached && cached.expires > Date.now()) return cached.key;
-    const key = await findActiveKey(db, hash);
-    if (cache.size > 10_000) cache.clear();
-    cache.set(hash, { key, expires: Date.now() + cacheTtlMs });
-    return key;
-  }
+    async function lookup(hash: string): Promise<AuthenticatedKey | undefined> {
+      const cached = cache.get(hash);
+      if (cached && cached.expires > Date.now()) return cached.key;
+      const key = await findActiveKey(db, hash);
+      if (cache.size > 10_000) cache.clear();
+      cache.set(hash, { key, expires: Date.now() + cacheTtlMs });
+      return key;
+    }
 
-  app.decorateRequest('principal', null as unknown as AuthenticatedKey);
-  app.addHook('onRequest', async (request: FastifyRequest) => {
-    if (!request.routeOptions.url) return; // unknown route: answered 404 by the not-found handler
-    const presented = presentedKey(request);
-    if (!presented) throw new ServiceError('UNAUTHORIZED', 'missing API key: send Authorization: Bearer sk_...');
-    const key = await lookup(hashApiKey(presented));
-    if (!key) throw new ServiceError('UNAUTHORIZED', 'unknown, revoked or expired API key');
-    request.principal = key;
-  });
-});
+    app.decorateRequest('principal', null as unknown as AuthenticatedKey);
+    app.addHook('onRequest', async (request: FastifyRequest) => {
+      if (!request.routeOptions.url) return; // unknown route: answered 404 by the not-found handler
+      const presented = presentedKey(request);
+      if (!presented)
+        throw new ServiceError('UNAUTHORIZED', 'missing API key: send Authorization: Bearer sk_...');
+      const key = await lookup(hashApiKey(presented));
+      if (!key) throw new ServiceError('UNAUTHORIZED', 'unknown, revoked or expired API key');
+      request.principal = key;
+    });
+  },
+);
 
 function presentedKey(request: FastifyRequest): string | undefined {
   const authorization = request.headers.authorization;

@@ -24,7 +24,8 @@ export const errorEnvelope = fp(async (app) => {
       const summary = fields.map((f) => `${f.field}: ${f.reason}`).join('; ');
       return reply.code(400).send(envelope(request, 'INVALID_REQUEST', summary, { fields }));
     }
-    if (error.statusCode === 413) return reply.code(413).send(envelope(request, 'PAYLOAD_TOO_LARGE', error.message));
+    if (error.statusCode === 413)
+      return reply.code(413).send(envelope(request, 'PAYLOAD_TOO_LARGE', error.message));
     if (error.statusCode && error.statusCode >= 400 && error.statusCode < 500) {
       return reply.code(error.statusCode).send(envelope(request, 'INVALID_REQUEST', error.message));
     }
@@ -37,8 +38,21 @@ export const errorEnvelope = fp(async (app) => {
   );
 });
 
-function envelope(request: FastifyRequest, code: ErrorCode, message: string, details?: Record<string, unknown>) {
-  return { error: { code, message, ...(details ? { details } : {}), request_id: request.id, timestamp: new Date().toISOString() } };
+function envelope(
+  request: FastifyRequest,
+  code: ErrorCode,
+  message: string,
+  details?: Record<string, unknown>,
+) {
+  return {
+    error: {
+      code,
+      message,
+      ...(details ? { details } : {}),
+      request_id: request.id,
+      timestamp: new Date().toISOString(),
+    },
+  };
 }
 
 function fieldOf(context: string | undefined, instancePath: string, params: Record<string, unknown>): string {

@@ -6,7 +6,10 @@ import swaggerUi from '@fastify/swagger-ui';
 export const openapi = fp<{ version: string }>(async (app, { version }) => {
   await app.register(swagger, {
     // Shared schemas appear under their own names (#/components/schemas/ErrorEnvelope).
-    refResolver: { buildLocalReference: (json, _baseUri, _fragment, i) => (typeof json.$id === 'string' ? json.$id : `def-${i}`) },
+    refResolver: {
+      buildLocalReference: (json, _baseUri, _fragment, i) =>
+        typeof json.$id === 'string' ? json.$id : `def-${i}`,
+    },
     openapi: {
       openapi: '3.1.0',
       info: {

@@ -22,7 +22,11 @@ export const rateLimit = fp<{ redis: Redis }>(async (app, { redis }) => {
         keyPrefix: `sps:rl:${points}`,
         points,
         duration: WINDOW_SECONDS,
-        insuranceLimiter: new RateLimiterMemory({ points, duration: WINDOW_SECONDS, keyPrefix: `sps:rl-mem:${points}` }),
+        insuranceLimiter: new RateLimiterMemory({
+          points,
+          duration: WINDOW_SECONDS,
+          keyPrefix: `sps:rl-mem:${points}`,
+        }),
       });
       limiters.set(points, limiter);
     }
@@ -40,10 +44,14 @@ export const rateLimit = fp<{ redis: Redis }>(async (app, { redis }) => {
       setHeaders(reply, limit, rejection);
       const retryAfter = Math.max(1, Math.ceil(rejection.msBeforeNext / 1000));
       reply.header('retry-after', retryAfter);
-      throw new ServiceError('RATE_LIMIT_EXCEEDED', `rate limit of ${limit} requests per hour exceeded; retry in ${retryAfter} s`, {
-        limit,
-        retry_after_seconds: retryAfter,
-      });
+      throw new ServiceError(
+        'RATE_LIMIT_EXCEEDED',
+        `rate limit of ${limit} requests per hour exceeded; retry in ${retryAfter} s`,
+        {
+          limit,
+          retry_after_seconds: retryAfter,
+        },
+      );
     }
   });
 });

@@ -12,7 +12,10 @@ import { errorResponses } from '../schemas/errors.js';
 const DEFAULT_TIMEOUT_MS = 30_000;
 
 /** POST /v1/analyze: synchronous over Kafka request-reply, with a deadline. */
-export const analyzeRoutes: FastifyPluginAsyncTypebox<{ pipeline: PipelineClient; db: Database }> = async (app, { pipeline, db }) => {
+export const analyzeRoutes: FastifyPluginAsyncTypebox<{ pipeline: PipelineClient; db: Database }> = async (
+  app,
+  { pipeline, db },
+) => {
   app.post(
     '/v1/analyze',
     {
@@ -20,13 +23,19 @@ export const analyzeRoutes: FastifyPluginAsyncTypebox<{ pipeline: PipelineClient
         tags: ['analyze'],
         summary: 'Analyse one prompt and answer with validated structured data',
         body: AnalyzeBody,
-        response: { 200: Type.Ref('StructuredResponse'), ...errorResponses(400, 401, 422, 429, 500, 502, 503, 504) },
+        response: {
+          200: Type.Ref('StructuredResponse'),
+          ...errorResponses(400, 401, 422, 429, 500, 502, 503, 504),
+        },
       },
     },
     async (request, reply) => {
       const started = performance.now();
       const { prompt, ...body } = await resolveReferences(db, request.principal.tenantId, request.body);
-      if (prompt === undefined) throw new ServiceError('INVALID_REQUEST', 'prompt: is required (or a template)', { fields: [{ field: 'prompt', reason: 'is required (or a template)' }] });
+      if (prompt === undefined)
+        throw new ServiceError('INVALID_REQUEST', 'prompt: is required (or a template)', {
+          fields: [{ field: 'prompt', reason: 'is required (or a template)' }],
+        });
       checkSchemaLimits(body.schema);
       const message = buildRequest(request.principal, { ...body, prompt });
       const result = await pipeline.call(message, message.options?.timeout_ms ?? DEFAULT_TIMEOUT_MS);
@@ -80,6 +89,10 @@ export function toStructuredResponse(result: ResultMessage, elapsedMs: number): 
   };
 }
 
-function isAnalysis(data: unknown): data is Pick<StructuredResponse, 'intent' | 'subject' | 'entities' | 'confidence'> {
-  return Boolean(data && typeof data === 'object' && 'intent' in data && 'entities' in data && 'confidence' in data);
+function isAnalysis(
+  data: unknown,
+): data is Pick<StructuredResponse, 'intent' | 'subject' | 'entities' | 'confidence'> {
+  return Boolean(
+    data && typeof data === 'object' && 'intent' in data && 'entities' in data && 'confidence' in data,
+  );
 }

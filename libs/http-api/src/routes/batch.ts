@@ -19,13 +19,22 @@ const BatchBody = Type.Object(
     schema_ref: Type.Optional(SchemaRef),
     options: Type.Optional(Type.Partial(PromptOptions)),
   },
-  { additionalProperties: false, examples: [{ prompts: ['Extract invoice details from Invoice #12345', "Translate 'Hello World' to Spanish"] }] },
+  {
+    additionalProperties: false,
+    examples: [
+      { prompts: ['Extract invoice details from Invoice #12345', "Translate 'Hello World' to Spanish"] },
+    ],
+  },
 );
 
 const BatchItemError = Type.Object({
   index: Type.Integer(),
   request_id: Type.String(),
-  error: Type.Object({ code: Type.String(), message: Type.String(), details: Type.Optional(Type.Record(Type.String(), Type.Unknown())) }),
+  error: Type.Object({
+    code: Type.String(),
+    message: Type.String(),
+    details: Type.Optional(Type.Record(Type.String(), Type.Unknown())),
+  }),
 });
 
 const BatchResponse = Type.Object({
@@ -35,7 +44,10 @@ const BatchResponse = Type.Object({
 });
 
 /** POST /v1/analyze/batch: up to 100 prompts through the pipeline in parallel, answered in input order. */
-export const batchRoutes: FastifyPluginAsyncTypebox<{ pipeline: PipelineClient; db: Database }> = async (app, { pipeline, db }) => {
+export const batchRoutes: FastifyPluginAsyncTypebox<{ pipeline: PipelineClient; db: Database }> = async (
+  app,
+  { pipeline, db },
+) => {
   app.post(
     '/v1/analyze/batch',
     {

@@ -5,7 +5,10 @@ import { cacheIndexes, type ResponseCache } from '@sps/cache';
 import { errorResponses } from '../schemas/errors.js';
 
 /** DELETE /v1/cache: the caller's own cached answers — all, or those of one schema or template name. */
-export const cacheRoutes: FastifyPluginAsyncTypebox<{ cache: ResponseCache<unknown> }> = async (app, { cache }) => {
+export const cacheRoutes: FastifyPluginAsyncTypebox<{ cache: ResponseCache<unknown> }> = async (
+  app,
+  { cache },
+) => {
   app.delete(
     '/v1/cache',
     {
@@ -13,7 +16,10 @@ export const cacheRoutes: FastifyPluginAsyncTypebox<{ cache: ResponseCache<unkno
         tags: ['cache'],
         summary: "Purge the caller's cached answers",
         querystring: Type.Object(
-          { schema: Type.Optional(Type.String({ minLength: 1 })), template: Type.Optional(Type.String({ minLength: 1 })) },
+          {
+            schema: Type.Optional(Type.String({ minLength: 1 })),
+            template: Type.Optional(Type.String({ minLength: 1 })),
+          },
           { additionalProperties: false },
         ),
         response: { 200: Type.Object({ deleted: Type.Integer() }), ...errorResponses(400, 401, 429, 503) },

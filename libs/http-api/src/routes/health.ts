@@ -11,17 +11,19 @@ const HealthResponse = Type.Object({
 });
 
 /** GET /v1/health: each dependency up or down (seed 5.1); 503 when any is down. */
-export const healthRoutes: FastifyPluginAsyncTypebox<{ version: string; checks: Record<string, DependencyCheck> }> = async (
-  app,
-  { version, checks },
-) => {
+export const healthRoutes: FastifyPluginAsyncTypebox<{
+  version: string;
+  checks: Record<string, DependencyCheck>;
+}> = async (app, { version, checks }) => {
   const startedAt = Date.now();
   app.get(
     '/v1/health',
     { schema: { tags: ['health'], security: [], response: { 200: HealthResponse, 503: HealthResponse } } },
     async (_request, reply) => {
       const entries = await Promise.all(
-        Object.entries(checks).map(async ([name, check]) => [name, (await probe(check)) ? 'up' : 'down'] as const),
+        Object.entries(checks).map(
+          async ([name, check]) => [name, (await probe(check)) ? 'up' : 'down'] as const,
+        ),
       );
       const dependencies = Object.fromEntries(entries);
       const healthy = entries.every(([, state]) => state === 'up');
@@ -37,7 +39,10 @@ export const healthRoutes: FastifyPluginAsyncTypebox<{ version: string; checks: 
 
 async function probe(check: DependencyCheck): Promise<boolean> {
   try {
-    await Promise.race([check(), new Promise((_, reject) => setTimeout(() => reject(new Error('timeout')), 2_000))]);
+    await Promise.race([
+      check(),
+      new Promise((_, reject) => setTimeout(() => reject(new Error('timeout')), 2_000)),
+    ]);
     return true;
   } catch {
     return false;

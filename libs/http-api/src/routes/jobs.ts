@@ -17,9 +17,14 @@ const JobBody = Type.Object(
     job_type: Type.Union([Type.Literal('analyze'), Type.Literal('batch')]),
     request_params: Type.Object(
       {
-        prompt: Type.Optional(Type.String({ minLength: 1, maxLength: LIMITS.promptMaxChars, pattern: '\\S' })),
+        prompt: Type.Optional(
+          Type.String({ minLength: 1, maxLength: LIMITS.promptMaxChars, pattern: '\\S' }),
+        ),
         prompts: Type.Optional(
-          Type.Array(Type.String({ minLength: 1, maxLength: LIMITS.promptMaxChars, pattern: '\\S' }), { minItems: 1, maxItems: JOB_MAX_ITEMS }),
+          Type.Array(Type.String({ minLength: 1, maxLength: LIMITS.promptMaxChars, pattern: '\\S' }), {
+            minItems: 1,
+            maxItems: JOB_MAX_ITEMS,
+          }),
         ),
         format: Type.Optional(OutputFormat),
         schema: Type.Optional(UserSchema),
@@ -32,7 +37,13 @@ const JobBody = Type.Object(
   },
   {
     additionalProperties: false,
-    examples: [{ job_type: 'batch', request_params: { prompts: ['Invoice #1 ...', 'Invoice #2 ...'] }, webhook_url: 'https://example.com/hooks/sps' }],
+    examples: [
+      {
+        job_type: 'batch',
+        request_params: { prompts: ['Invoice #1 ...', 'Invoice #2 ...'] },
+        webhook_url: 'https://example.com/hooks/sps',
+      },
+    ],
   },
 );
 
@@ -81,7 +92,14 @@ const JobView = Type.Object({
   processing_time_ms: Type.Union([Type.Integer(), Type.Null()]),
 });
 
-const JobSummary = Type.Pick(JobView, ['job_id', 'job_type', 'status', 'progress', 'created_at', 'completed_at']);
+const JobSummary = Type.Pick(JobView, [
+  'job_id',
+  'job_type',
+  'status',
+  'progress',
+  'created_at',
+  'completed_at',
+]);
 const JobId = Type.Object({ id: Type.String({ format: 'uuid' }) });
 
 interface JobRoutesOptions {
@@ -101,14 +119,21 @@ export const jobRoutes: FastifyPluginAsyncTypebox<JobRoutesOptions> = async (app
       schema: {
         tags: ['jobs'],
         summary: 'Submit an asynchronous job (Idempotency-Key honoured)',
-        headers: Type.Object({ 'idempotency-key': Type.Optional(Type.String({ minLength: 1, maxLength: 255 })) }),
+        headers: Type.Object({
+          'idempotency-key': Type.Optional(Type.String({ minLength: 1, maxLength: 255 })),
+        }),
         body: JobBody,
         response: { 202: JobAccepted, ...errorResponses(400, 401, 429, 503) },
       },
     },
     async (request, reply) => {
       const { job_type, webhook_url } = request.body;
-      const request_params = await resolveReferences(db, request.principal.tenantId, request.body.request_params, 'request_params.');
+      const request_params = await resolveReferences(
+        db,
+        request.principal.tenantId,
+        request.body.request_params,
+        'request_params.',
+      );
       const prompts = promptsOf(job_type, request_params);
       checkSchemaLimits(request_params.schema, 'request_params.schema');
       if (webhook_url) {
@@ -130,12 +155,19 @@ export const jobRoutes: FastifyPluginAsyncTypebox<JobRoutesOptions> = async (app
         const itemOptions = { ...shared.options, timeout_ms: 120_000 };
         await Promise.all(
           prompts.map((prompt, index) => {
-            const message = buildRequest(request.principal, { ...shared, prompt, options: itemOptions }, { job_id: job.id, item_index: index });
+            const message = buildRequest(
+              request.principal,
+              { ...shared, prompt, options: itemOptions },
+              { job_id: job.id, item_index: index },
+            );
             message.deadline_at = new Date(Date.now() + 24 * 3600_000).toISOString();
             return pipeline.submit(message, { awaitReply: false });
           }),
         ).catch(() => {
-          throw new ServiceError('SERVICE_UNAVAILABLE', `job ${job.id} was stored but not all items were queued; resubmit with the same Idempotency-Key later`);
+          throw new ServiceError(
+            'SERVICE_UNAVAILABLE',
+            `job ${job.id} was stored but not all items were queued; resubmit with the same Idempotency-Key later`,
+          );
         });
       }
       return reply.code(202).send({
@@ -149,12 +181,22 @@ export const jobRoutes: FastifyPluginAsyncTypebox<JobRoutesOptions> = async (app
 
   app.get(
     '/v1/jobs/:id',
-    { schema: { tags: ['jobs'], summary: 'Job status, progress, results and webhook deliveries', params: JobId, response: { 200: JobView, ...errorResponses(400, 401, 404) } } },
+    {
+      schema: {
+        tags: ['jobs'],
+        summary: 'Job status, progress, results and webhook deliveries',
+        params: JobId,
+        response: { 200: JobView, ...errorResponses(400, 401, 404) },
+      },
+    },
     async (request) => {
       const tenantId = request.principal.tenantId;
       const job = await findJob(db, tenantId, request.params.id);
       if (!job) throw new ServiceError('NOT_FOUND', `no job ${request.params.id}`);
-      const [items, deliveries] = await Promise.all([jobItems(db, tenantId, job.id), jobDeliveries(db, tenantId, job.id)]);
+      const [items, deliveries] = await Promise.all([
+        jobItems(db, tenantId, job.id),
+        jobDeliveries(db, tenantId, job.id),
+      ]);
       return {
         ...summaryOf(job),
         results: items.map((item) => ({
@@ -173,7 +215,10 @@ export const jobRoutes: FastifyPluginAsyncTypebox<JobRoutesOptions> = async (app
           : null,
         started_at: job.started_at ? iso(job.started_at) : null,
         expires_at: iso(job.expires_at),
-        processing_time_ms: job.started_at && job.completed_at ? new Date(job.completed_at).getTime() - new Date(job.created_at).getTime() : null,
+        processing_time_ms:
+          job.started_at && job.completed_at
+            ? new Date(job.completed_at).getTime() - new Date(job.created_at).getTime()
+            : null,
       };
     },
   );
@@ -184,8 +229,17 @@ export const jobRoutes: FastifyPluginAsyncTypebox<JobRoutesOptions> = async (app
       schema: {
         tags: ['jobs'],
         summary: 'List jobs, newest first, with cursor pagination',
-        querystring: Type.Object({ limit: Type.Integer({ minimum: 1, maximum: 100, default: 20 }), cursor: Type.Optional(Type.String()) }),
-        response: { 200: Type.Object({ jobs: Type.Array(JobSummary), next_cursor: Type.Union([Type.String(), Type.Null()]) }), ...errorResponses(400, 401) },
+        querystring: Type.Object({
+          limit: Type.Integer({ minimum: 1, maximum: 100, default: 20 }),
+          cursor: Type.Optional(Type.String()),
+        }),
+        response: {
+          200: Type.Object({
+            jobs: Type.Array(JobSummary),
+            next_cursor: Type.Union([Type.String(), Type.Null()]),
+          }),
+          ...errorResponses(400, 401),
+        },
       },
     },
     async (request) => {
@@ -195,14 +249,22 @@ export const jobRoutes: FastifyPluginAsyncTypebox<JobRoutesOptions> = async (app
       const last = page.at(-1);
       return {
         jobs: page.map(summaryOf),
-        next_cursor: rows.length > page.length && last ? encodeCursor(new Date(last.created_at), last.id) : null,
+        next_cursor:
+          rows.length > page.length && last ? encodeCursor(new Date(last.created_at), last.id) : null,
       };
     },
   );
 
   app.delete(
     '/v1/jobs/:id',
-    { schema: { tags: ['jobs'], summary: 'Cancel the items of a job that have not run', params: JobId, response: { 200: JobSummary, ...errorResponses(400, 401, 404, 409) } } },
+    {
+      schema: {
+        tags: ['jobs'],
+        summary: 'Cancel the items of a job that have not run',
+        params: JobId,
+        response: { 200: JobSummary, ...errorResponses(400, 401, 404, 409) },
+      },
+    },
     async (request) => {
       const tenantId = request.principal.tenantId;
       const cancelled = await cancelJob(db, tenantId, request.params.id);
@@ -211,7 +273,9 @@ export const jobRoutes: FastifyPluginAsyncTypebox<JobRoutesOptions> = async (app
         if (!job) throw new ServiceError('NOT_FOUND', `no job ${request.params.id}`);
         throw new ServiceError('CONFLICT', `job ${job.id} has already ended (${job.status})`);
       }
-      await options.cancellations.cancel(cancelled.id).catch(() => request.log.warn({ job_id: cancelled.id }, 'cancellation flag not stored'));
+      await options.cancellations
+        .cancel(cancelled.id)
+        .catch(() => request.log.warn({ job_id: cancelled.id }, 'cancellation flag not stored'));
       return summaryOf(cancelled);
     },
   );
@@ -219,10 +283,12 @@ export const jobRoutes: FastifyPluginAsyncTypebox<JobRoutesOptions> = async (app
 
 function promptsOf(jobType: 'analyze' | 'batch', params: { prompt?: string; prompts?: string[] }): string[] {
   if (jobType === 'analyze') {
-    if (!params.prompt || params.prompts) throw invalid('request_params.prompt', 'an analyze job takes one prompt (and no prompts)');
+    if (!params.prompt || params.prompts)
+      throw invalid('request_params.prompt', 'an analyze job takes one prompt (and no prompts)');
     return [params.prompt];
   }
-  if (!params.prompts || params.prompt) throw invalid('request_params.prompts', 'a batch job takes prompts (and no prompt)');
+  if (!params.prompts || params.prompt)
+    throw invalid('request_params.prompts', 'a batch job takes prompts (and no prompt)');
   return params.prompts;
 }
 
@@ -230,7 +296,16 @@ function invalid(field: string, reason: string): ServiceError {
   return new ServiceError('INVALID_REQUEST', `${field}: ${reason}`, { fields: [{ field, reason }] });
 }
 
-function summaryOf(job: { id: string; job_type: string; status: string; total_items: number; completed_items: number; failed_items: number; created_at: Date | string; completed_at: Date | string | null }) {
+function summaryOf(job: {
+  id: string;
+  job_type: string;
+  status: string;
+  total_items: number;
+  completed_items: number;
+  failed_items: number;
+  created_at: Date | string;
+  completed_at: Date | string | null;
+}) {
   return {
     job_id: job.id,
     job_type: job.job_type,

@@ -28,7 +28,8 @@ export const requestRoutes: FastifyPluginAsyncTypebox<{ db: Database }> = async 
     },
     async (request) => {
       const row = await findRequestLog(db, request.principal.tenantId, request.params.id);
-      if (!row) throw new ServiceError('NOT_FOUND', `no request ${request.params.id} (it may still be in progress)`);
+      if (!row)
+        throw new ServiceError('NOT_FOUND', `no request ${request.params.id} (it may still be in progress)`);
       return {
         request_id: row.request_id,
         status: row.status,

@@ -6,7 +6,10 @@ import type { SchemaCompiler } from '@sps/llm';
 import { checkSchemaLimits } from '../input-limits.js';
 import { errorResponses } from '../schemas/errors.js';
 
-const Name = Type.String({ pattern: '^[a-zA-Z0-9][a-zA-Z0-9._-]{0,127}$', description: 'letters, digits, . _ -' });
+const Name = Type.String({
+  pattern: '^[a-zA-Z0-9][a-zA-Z0-9._-]{0,127}$',
+  description: 'letters, digits, . _ -',
+});
 const SchemaRecord = Type.Object({
   name: Type.String(),
   version: Type.Integer(),
@@ -15,13 +18,19 @@ const SchemaRecord = Type.Object({
   deprecated: Type.Boolean(),
   created_at: Type.String({ format: 'date-time' }),
 });
-const NewVersion = Type.Object({ schema: UserSchema, description: Type.Optional(Type.String({ maxLength: 2000 })) }, { additionalProperties: false });
+const NewVersion = Type.Object(
+  { schema: UserSchema, description: Type.Optional(Type.String({ maxLength: 2000 })) },
+  { additionalProperties: false },
+);
 const NewSchema = Type.Composite([Type.Object({ name: Name }), NewVersion], { additionalProperties: false });
 const ByName = Type.Object({ name: Name });
 const ByVersion = Type.Object({ name: Name, version: Type.Integer({ minimum: 1 }) });
 
 /** A per-tenant schema registry: names with immutable versions that requests can reference. */
-export const schemaRoutes: FastifyPluginAsyncTypebox<{ db: Database; compiler: SchemaCompiler }> = async (app, { db, compiler }) => {
+export const schemaRoutes: FastifyPluginAsyncTypebox<{ db: Database; compiler: SchemaCompiler }> = async (
+  app,
+  { db, compiler },
+) => {
   const validated = (schema: Record<string, unknown>) => {
     checkSchemaLimits(schema);
     compiler.compile(schema); // INVALID_SCHEMA (400) with the validator's message
@@ -30,7 +39,14 @@ export const schemaRoutes: FastifyPluginAsyncTypebox<{ db: Database; compiler: S
 
   app.post(
     '/v1/schemas',
-    { schema: { tags: ['schemas'], summary: 'Register a schema (version 1)', body: NewSchema, response: { 201: SchemaRecord, ...errorResponses(400, 401, 409, 429) } } },
+    {
+      schema: {
+        tags: ['schemas'],
+        summary: 'Register a schema (version 1)',
+        body: NewSchema,
+        response: { 201: SchemaRecord, ...errorResponses(400, 401, 409, 429) },
+      },
+    },
     async (request, reply) => {
       const result = await addSchemaVersion(db, {
         tenantId: request.principal.tenantId,
@@ -40,14 +56,26 @@ export const schemaRoutes: FastifyPluginAsyncTypebox<{ db: Database; compiler: S
         definition: validated(request.body.schema),
         expectNew: true,
       });
-      if (result.conflict) throw new ServiceError('CONFLICT', `schema ${request.body.name} exists (version ${result.current}); add a version instead`);
+      if (result.conflict)
+        throw new ServiceError(
+          'CONFLICT',
+          `schema ${request.body.name} exists (version ${result.current}); add a version instead`,
+        );
       return reply.code(201).send(view(result.row));
     },
   );
 
   app.post(
     '/v1/schemas/:name/versions',
-    { schema: { tags: ['schemas'], summary: 'Add a new version of a schema', params: ByName, body: NewVersion, response: { 201: SchemaRecord, ...errorResponses(400, 401, 404, 429) } } },
+    {
+      schema: {
+        tags: ['schemas'],
+        summary: 'Add a new version of a schema',
+        params: ByName,
+        body: NewVersion,
+        response: { 201: SchemaRecord, ...errorResponses(400, 401, 404, 429) },
+      },
+    },
     async (request, reply) => {
       const result = await addSchemaVersion(db, {
         tenantId: request.principal.tenantId,
@@ -64,31 +92,66 @@ export const schemaRoutes: FastifyPluginAsyncTypebox<{ db: Database; compiler: S
 
   app.get(
     '/v1/schemas',
-    { schema: { tags: ['schemas'], summary: 'List schemas (latest version of each)', response: { 200: Type.Object({ schemas: Type.Array(SchemaRecord) }), ...errorResponses(401, 429) } } },
+    {
+      schema: {
+        tags: ['schemas'],
+        summary: 'List schemas (latest version of each)',
+        response: { 200: Type.Object({ schemas: Type.Array(SchemaRecord) }), ...errorResponses(401, 429) },
+      },
+    },
     async (request) => ({ schemas: (await listSchemas(db, request.principal.tenantId)).map(view) }),
   );
 
   app.get(
     '/v1/schemas/:name',
-    { schema: { tags: ['schemas'], summary: 'The latest non-deprecated version', params: ByName, response: { 200: SchemaRecord, ...errorResponses(401, 404, 429) } } },
-    async (request) => view(await found(findSchema(db, request.principal.tenantId, request.params.name), request.params.name)),
+    {
+      schema: {
+        tags: ['schemas'],
+        summary: 'The latest non-deprecated version',
+        params: ByName,
+        response: { 200: SchemaRecord, ...errorResponses(401, 404, 429) },
+      },
+    },
+    async (request) =>
+      view(await found(findSchema(db, request.principal.tenantId, request.params.name), request.params.name)),
   );
 
   app.get(
     '/v1/schemas/:name/versions/:version',
-    { schema: { tags: ['schemas'], summary: 'One version', params: ByVersion, response: { 200: SchemaRecord, ...errorResponses(400, 401, 404, 429) } } },
+    {
+      schema: {
+        tags: ['schemas'],
+        summary: 'One version',
+        params: ByVersion,
+        response: { 200: SchemaRecord, ...errorResponses(400, 401, 404, 429) },
+      },
+    },
     async (request) => {
       const { name, version } = request.params;
-      return view(await found(findSchema(db, request.principal.tenantId, name, version), `${name} version ${version}`));
+      return view(
+        await found(findSchema(db, request.principal.tenantId, name, version), `${name} version ${version}`),
+      );
     },
   );
 
   app.post(
     '/v1/schemas/:name/versions/:version/deprecate',
-    { schema: { tags: ['schemas'], summary: 'Deprecate a version', params: ByVersion, response: { 200: SchemaRecord, ...errorResponses(400, 401, 404, 429) } } },
+    {
+      schema: {
+        tags: ['schemas'],
+        summary: 'Deprecate a version',
+        params: ByVersion,
+        response: { 200: SchemaRecord, ...errorResponses(400, 401, 404, 429) },
+      },
+    },
     async (request) => {
       const { name, version } = request.params;
-      return view(await found(deprecateSchema(db, request.principal.tenantId, name, version), `${name} version ${version}`));
+      return view(
+        await found(
+          deprecateSchema(db, request.principal.tenantId, name, version),
+          `${name} version ${version}`,
+        ),
+      );
     },
   );
 };
@@ -99,7 +162,14 @@ async function found<T>(lookup: Promise<T | undefined>, what: string): Promise<T
   return row;
 }
 
-function view(row: { name: string; version: number; description: string | null; schema_definition: Record<string, unknown>; is_deprecated: boolean; created_at: Date | string }) {
+function view(row: {
+  name: string;
+  version: number;
+  description: string | null;
+  schema_definition: Record<string, unknown>;
+  is_deprecated: boolean;
+  created_at: Date | string;
+}) {
   return {
     name: row.name,
     version: row.version,

@@ -12,7 +12,11 @@ export function extractJson(text: string): ExtractedJson {
   const candidate = locateJson(text);
   if (candidate === undefined) return { ok: false, reason: 'no JSON value found in the answer' };
   try {
-    return { ok: true, value: JSON.parse(candidate), repaired: candidate !== text.trim() && !isPlainFence(text) };
+    return {
+      ok: true,
+      value: JSON.parse(candidate),
+      repaired: candidate !== text.trim() && !isPlainFence(text),
+    };
   } catch {
     try {
       return { ok: true, value: JSON.parse(jsonrepair(candidate)), repaired: true };

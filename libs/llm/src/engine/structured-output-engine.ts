@@ -64,17 +64,29 @@ export class StructuredOutputEngine {
       throw new ServiceError('TIMEOUT', 'the request deadline passed before a valid answer', { attempts });
     }
     if (lastErrors.length > 0) {
-      throw new ServiceError('VALIDATION_FAILED', 'no provider produced an answer that satisfies the schema', {
-        validation_errors: lastErrors,
-        attempts,
-      });
+      throw new ServiceError(
+        'VALIDATION_FAILED',
+        'no provider produced an answer that satisfies the schema',
+        {
+          validation_errors: lastErrors,
+          attempts,
+        },
+      );
     }
-    throw new ServiceError('LLM_PROVIDER_ERROR', `all providers failed: ${lastProviderError?.message ?? 'none configured'}`, {
-      attempts,
-    });
+    throw new ServiceError(
+      'LLM_PROVIDER_ERROR',
+      `all providers failed: ${lastProviderError?.message ?? 'none configured'}`,
+      {
+        attempts,
+      },
+    );
   }
 
-  private async tryProvider(provider: ResilientProvider, request: StructuredRequest, attempts: ProviderAttempt[]): Promise<ProviderOutcome> {
+  private async tryProvider(
+    provider: ResilientProvider,
+    request: StructuredRequest,
+    attempts: ProviderAttempt[],
+  ): Promise<ProviderOutcome> {
     const transform = this.transforms.get(provider.model, request.schema);
     const messages: ChatMessage[] = [{ role: 'user', content: request.prompt }];
     let errors: ErrorDetail[] = [];
@@ -95,7 +107,10 @@ export class StructuredOutputEngine {
           },
           (call) => {
             // A successful call is recorded below, once its answer has been judged.
-            if (call.error) attempts.push(this.attempt(provider, undefined, call.latencyMs, 'error', call.error.errorClass));
+            if (call.error)
+              attempts.push(
+                this.attempt(provider, undefined, call.latencyMs, 'error', call.error.errorClass),
+              );
             else latencyMs = call.latencyMs;
           },
         );
@@ -105,11 +120,22 @@ export class StructuredOutputEngine {
       const judged = this.judge(result.text, transform, request.schema);
       if (judged.ok) {
         attempts.push(this.attempt(provider, result, latencyMs, judged.repaired ? 'repaired' : 'valid'));
-        return { kind: 'answer', answer: { data: judged.value, provider: provider.name, model: result.model, repaired: judged.repaired } };
+        return {
+          kind: 'answer',
+          answer: {
+            data: judged.value,
+            provider: provider.name,
+            model: result.model,
+            repaired: judged.repaired,
+          },
+        };
       }
       errors = judged.errors;
       attempts.push(this.attempt(provider, result, latencyMs, 'invalid', 'schema_mismatch'));
-      messages.push({ role: 'assistant', content: result.text }, { role: 'user', content: feedbackPrompt(errors) });
+      messages.push(
+        { role: 'assistant', content: result.text },
+        { role: 'user', content: feedbackPrompt(errors) },
+      );
     }
     return { kind: 'invalid', errors };
   }
@@ -119,7 +145,9 @@ export class StructuredOutputEngine {
     if (!extracted.ok) return { ok: false as const, errors: [{ path: '$', message: extracted.reason }] };
     const value = transform.restore(extracted.value);
     const errors = schema.validate(value);
-    return errors.length === 0 ? { ok: true as const, value, repaired: extracted.repaired } : { ok: false as const, errors };
+    return errors.length === 0
+      ? { ok: true as const, value, repaired: extracted.repaired }
+      : { ok: false as const, errors };
   }
 
   private attempt(

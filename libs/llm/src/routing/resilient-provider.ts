@@ -44,7 +44,8 @@ export const DEFAULT_RESILIENCE: ResilienceSettings = {
 
 /** Failures that say something about the provider's health (not about the request). */
 const isProviderFault = (error: unknown) =>
-  error instanceof ProviderError && ['rate_limited', 'server_error', 'timeout', 'network'].includes(error.errorClass);
+  error instanceof ProviderError &&
+  ['rate_limited', 'server_error', 'timeout', 'network'].includes(error.errorClass);
 
 /**
  * One provider behind its policies: retries with jittered backoff honouring Retry-After, a
@@ -67,7 +68,10 @@ export class ResilientProvider {
       breaker: new ConsecutiveBreaker(settings.breakerThreshold),
     });
     const retryPolicy = retry(
-      handleWhen((error) => isProviderFault(error) && ((error as ProviderError).retryAfterMs ?? 0) <= settings.maxRetryWaitMs),
+      handleWhen(
+        (error) =>
+          isProviderFault(error) && ((error as ProviderError).retryAfterMs ?? 0) <= settings.maxRetryWaitMs,
+      ),
       { maxAttempts: settings.maxRetries, backoff: new RetryAfterBackoff() },
     );
     this.policy = wrap(
@@ -77,7 +81,9 @@ export class ResilientProvider {
       timeout(settings.timeoutMs, TimeoutStrategy.Cooperative),
       bulkhead(settings.maxConcurrency, settings.maxQueued),
     );
-    this.budget = settings.requestsPerMinute ? new RateLimiterMemory({ points: settings.requestsPerMinute, duration: 60 }) : undefined;
+    this.budget = settings.requestsPerMinute
+      ? new RateLimiterMemory({ points: settings.requestsPerMinute, duration: 60 })
+      : undefined;
   }
 
   get name(): string {
@@ -115,7 +121,10 @@ export class ResilientProvider {
       return await this.policy.execute(async ({ signal }) => {
         const started = performance.now();
         try {
-          const result = await this.model.generate({ ...request, signal: AbortSignal.any([signal, request.signal]) });
+          const result = await this.model.generate({
+            ...request,
+            signal: AbortSignal.any([signal, request.signal]),
+          });
           const latencyMs = performance.now() - started;
           this.observeLatency(latencyMs);
           onCall({ result, latencyMs });
@@ -129,7 +138,8 @@ export class ResilientProvider {
     } catch (error) {
       const providerError = asProviderError(error, this.name, false);
       // Refusals made without calling (open circuit, full bulkhead) are attempts too.
-      if (error instanceof BrokenCircuitError || error instanceof BulkheadRejectedError) onCall({ error: providerError, latencyMs: 0 });
+      if (error instanceof BrokenCircuitError || error instanceof BulkheadRejectedError)
+        onCall({ error: providerError, latencyMs: 0 });
       throw providerError;
     } finally {
       this.active -= 1;
@@ -152,9 +162,14 @@ export class ResilientProvider {
 }
 
 function asProviderError(error: unknown, provider: string, timedOut: boolean): ProviderError {
-  if (error instanceof ProviderError) return timedOut && error.errorClass !== 'timeout' ? new ProviderError('timeout', 'per-call timeout', provider) : error;
-  if (error instanceof BrokenCircuitError) return new ProviderError('circuit_open', 'circuit breaker open', provider);
-  if (error instanceof BulkheadRejectedError) return new ProviderError('overloaded', 'concurrency limit and queue full', provider);
+  if (error instanceof ProviderError)
+    return timedOut && error.errorClass !== 'timeout'
+      ? new ProviderError('timeout', 'per-call timeout', provider)
+      : error;
+  if (error instanceof BrokenCircuitError)
+    return new ProviderError('circuit_open', 'circuit breaker open', provider);
+  if (error instanceof BulkheadRejectedError)
+    return new ProviderError('overloaded', 'concurrency limit and queue full', provider);
   if (error instanceof TaskCancelledError) return new ProviderError('timeout', 'per-call timeout', provider);
   return new ProviderError('unknown', error instanceof Error ? error.message : String(error), provider);
 }

@@ -1,4 +1,9 @@
-import { ExponentialBackoff, type IBackoff, type IBackoffFactory, type IRetryBackoffContext } from 'cockatiel';
+import {
+  ExponentialBackoff,
+  type IBackoff,
+  type IBackoffFactory,
+  type IRetryBackoffContext,
+} from 'cockatiel';
 import { ProviderError } from '../provider-error.js';
 
 /**
@@ -6,7 +11,12 @@ import { ProviderError } from '../provider-error.js';
  * provider's `Retry-After`.
  */
 export class RetryAfterBackoff implements IBackoffFactory<IRetryBackoffContext<unknown>> {
-  constructor(private readonly inner: IBackoffFactory<unknown> = new ExponentialBackoff({ initialDelay: 200, maxDelay: 5_000 })) {}
+  constructor(
+    private readonly inner: IBackoffFactory<unknown> = new ExponentialBackoff({
+      initialDelay: 200,
+      maxDelay: 5_000,
+    }),
+  ) {}
 
   next(context: IRetryBackoffContext<unknown>): IBackoff<IRetryBackoffContext<unknown>> {
     const innerNext = this.inner.next(context);

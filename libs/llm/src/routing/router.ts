@@ -29,7 +29,10 @@ export class ProviderRouter {
       const chosen = this.providers.filter((p) => p.name === selection.provider);
       if (chosen.length === 0) {
         const known = this.providers.map((p) => p.name).join(', ');
-        throw new ServiceError('INVALID_REQUEST', `options.provider: '${selection.provider}' is not configured (configured: ${known})`);
+        throw new ServiceError(
+          'INVALID_REQUEST',
+          `options.provider: '${selection.provider}' is not configured (configured: ${known})`,
+        );
       }
       return chosen;
     }

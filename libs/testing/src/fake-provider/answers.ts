@@ -5,7 +5,8 @@ type Schema = Record<string, unknown>;
 /** A schema-valid answer; for the default analysis schema, one that reads like an analysis. */
 export function validAnswer(schema: Schema | undefined, prompt: string): unknown {
   const instance = generateInstance(schema ?? { type: 'object' });
-  if (schema && isAnalysisSchema(schema) && instance && typeof instance === 'object') return { ...instance, ...analysisOf(prompt) };
+  if (schema && isAnalysisSchema(schema) && instance && typeof instance === 'object')
+    return { ...instance, ...analysisOf(prompt) };
   return instance;
 }
 

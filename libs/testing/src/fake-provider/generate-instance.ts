@@ -14,7 +14,8 @@ export function generateInstance(schema: Schema, hint = 'value', root: Schema = 
     const options = schema[key];
     if (Array.isArray(options)) return next(options.find((o: Schema) => o.type !== 'null') ?? options[0]);
   }
-  if (Array.isArray(schema.allOf)) return next(Object.assign({}, ...(schema.allOf as Schema[]), { allOf: undefined }));
+  if (Array.isArray(schema.allOf))
+    return next(Object.assign({}, ...(schema.allOf as Schema[]), { allOf: undefined }));
   const type = pickType(schema);
   switch (type) {
     case 'object': {
@@ -24,12 +25,18 @@ export function generateInstance(schema: Schema, hint = 'value', root: Schema = 
     case 'array': {
       const count = Math.max(Number(schema.minItems ?? 1), 1);
       const maxItems = schema.maxItems === undefined ? count : Number(schema.maxItems);
-      return Array.from({ length: Math.min(count, maxItems) }, (_, i) => next(schema.items, `${hint}_${i + 1}`));
+      return Array.from({ length: Math.min(count, maxItems) }, (_, i) =>
+        next(schema.items, `${hint}_${i + 1}`),
+      );
     }
     case 'string':
       return stringFor(schema, hint);
     case 'integer':
-      return Math.ceil(Number(schema.minimum ?? (schema.exclusiveMinimum !== undefined ? Number(schema.exclusiveMinimum) + 1 : 1)));
+      return Math.ceil(
+        Number(
+          schema.minimum ?? (schema.exclusiveMinimum !== undefined ? Number(schema.exclusiveMinimum) + 1 : 1),
+        ),
+      );
     case 'number': {
       const min = Number(schema.minimum ?? 0);
       const max = Number(schema.maximum ?? min + 1);
@@ -80,5 +87,8 @@ function resolveLocalRef(root: Schema, ref: string): unknown {
     .slice(1)
     .split('/')
     .filter(Boolean)
-    .reduce<unknown>((node, part) => (node as Schema | undefined)?.[part.replace(/~1/g, '/').replace(/~0/g, '~')], root);
+    .reduce<unknown>(
+      (node, part) => (node as Schema | undefined)?.[part.replace(/~1/g, '/').replace(/~0/g, '~')],
+      root,
+    );
 }

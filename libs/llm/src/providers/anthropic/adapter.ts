@@ -14,7 +14,12 @@ export interface AnthropicModelOptions {
 
 export function createAnthropicModel(options: AnthropicModelOptions): LanguageModel {
   // Retries and timeouts belong to the router, so the SDK's own are disabled.
-  const client = new Anthropic({ apiKey: options.apiKey, baseURL: options.baseURL, maxRetries: 0, timeout: options.timeoutMs ?? 60_000 });
+  const client = new Anthropic({
+    apiKey: options.apiKey,
+    baseURL: options.baseURL,
+    maxRetries: 0,
+    timeout: options.timeoutMs ?? 60_000,
+  });
   const provider = options.provider ?? 'anthropic';
   return {
     provider,
@@ -38,7 +43,8 @@ export function createAnthropicModel(options: AnthropicModelOptions): LanguageMo
           tokensIn: message.usage.input_tokens,
           tokensOut: message.usage.output_tokens,
           model: message.model || options.model,
-          finishReason: message.stop_reason === 'max_tokens' ? 'length' : message.stop_reason ? 'stop' : 'other',
+          finishReason:
+            message.stop_reason === 'max_tokens' ? 'length' : message.stop_reason ? 'stop' : 'other',
         };
       } catch (error) {
         throw toProviderError(error, provider);

@@ -17,7 +17,11 @@ export function createGeminiModel(options: GeminiModelOptions): LanguageModel {
   const client = new GoogleGenAI({
     apiKey: options.apiKey,
     // Retries belong to the router: one attempt per call.
-    httpOptions: { baseUrl: options.baseURL, timeout: options.timeoutMs ?? 60_000, retryOptions: { attempts: 1 } },
+    httpOptions: {
+      baseUrl: options.baseURL,
+      timeout: options.timeoutMs ?? 60_000,
+      retryOptions: { attempts: 1 },
+    },
   });
   return {
     provider,
@@ -34,7 +38,10 @@ export function createGeminiModel(options: GeminiModelOptions): LanguageModel {
       try {
         const response = await client.models.generateContent({
           model: request.model ?? options.model,
-          contents: request.messages.map((m) => ({ role: m.role === 'assistant' ? 'model' : 'user', parts: [{ text: m.content }] })),
+          contents: request.messages.map((m) => ({
+            role: m.role === 'assistant' ? 'model' : 'user',
+            parts: [{ text: m.content }],
+          })),
           config: {
             systemInstruction: request.system,
             temperature: request.temperature,

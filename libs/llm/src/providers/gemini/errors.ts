@@ -3,11 +3,21 @@ import { ProviderError } from '../../provider-error.js';
 import { classifyHttpStatus, retryAfterMs } from '../http-status.js';
 
 /** Gemini's SDK error carries the status only; the retry delay comes from the captured response. */
-export function toProviderError(error: unknown, provider: string, retryAfterHeader?: string | null): ProviderError {
+export function toProviderError(
+  error: unknown,
+  provider: string,
+  retryAfterHeader?: string | null,
+): ProviderError {
   if (error instanceof ProviderError) return error;
   if (error instanceof ApiError) {
     const retryDelay = retryAfterMs(retryAfterHeader) ?? retryInfoMs(error.message);
-    return new ProviderError(classifyHttpStatus(error.status), error.message, provider, error.status, retryDelay);
+    return new ProviderError(
+      classifyHttpStatus(error.status),
+      error.message,
+      provider,
+      error.status,
+      retryDelay,
+    );
   }
   if (error instanceof Error && (error.name === 'AbortError' || error.name === 'TimeoutError')) {
     return new ProviderError('timeout', 'aborted by deadline', provider);

@@ -16,7 +16,12 @@ export interface OpenAIModelOptions {
 
 export function createOpenAIModel(options: OpenAIModelOptions): LanguageModel {
   // Retries and timeouts belong to the router, so the SDK's own are disabled.
-  const client = new OpenAI({ apiKey: options.apiKey, baseURL: options.baseURL, maxRetries: 0, timeout: options.timeoutMs ?? 60_000 });
+  const client = new OpenAI({
+    apiKey: options.apiKey,
+    baseURL: options.baseURL,
+    maxRetries: 0,
+    timeout: options.timeoutMs ?? 60_000,
+  });
   return {
     provider: options.provider,
     model: options.model,
@@ -39,7 +44,12 @@ export function createOpenAIModel(options: OpenAIModelOptions): LanguageModel {
           tokensIn: completion.usage?.prompt_tokens ?? 0,
           tokensOut: completion.usage?.completion_tokens ?? 0,
           model: completion.model || options.model,
-          finishReason: choice?.finish_reason === 'stop' ? 'stop' : choice?.finish_reason === 'length' ? 'length' : 'other',
+          finishReason:
+            choice?.finish_reason === 'stop'
+              ? 'stop'
+              : choice?.finish_reason === 'length'
+                ? 'length'
+                : 'other',
         };
       } catch (error) {
         throw toProviderError(error, options.provider);

@@ -15,10 +15,16 @@ export const anthropicWire: WireFormat = {
   parse(body) {
     const request = body as MessagesBody;
     const messages = request.messages ?? [];
-    const system = typeof request.system === 'string' ? request.system : (request.system ?? []).map((b) => b.text).join('');
+    const system =
+      typeof request.system === 'string'
+        ? request.system
+        : (request.system ?? []).map((b) => b.text).join('');
     return {
       model: request.model ?? 'fake-model',
-      schema: request.output_config?.format?.type === 'json_schema' ? request.output_config.format.schema : undefined,
+      schema:
+        request.output_config?.format?.type === 'json_schema'
+          ? request.output_config.format.schema
+          : undefined,
       texts: [system, ...messages.map((m) => textOf(m.content))],
       prompt: textOf(messages.find((m) => m.role === 'user')?.content ?? ''),
       raw: body,
@@ -37,7 +43,14 @@ export const anthropicWire: WireFormat = {
     };
   },
   error(status, message) {
-    const type = status === 429 ? 'rate_limit_error' : status === 529 ? 'overloaded_error' : status >= 500 ? 'api_error' : 'invalid_request_error';
+    const type =
+      status === 429
+        ? 'rate_limit_error'
+        : status === 529
+          ? 'overloaded_error'
+          : status >= 500
+            ? 'api_error'
+            : 'invalid_request_error';
     return { type: 'error', error: { type, message } };
   },
 };

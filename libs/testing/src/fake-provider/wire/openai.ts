@@ -13,7 +13,8 @@ export const openaiWire: WireFormat = {
     const messages = chat.messages ?? [];
     return {
       model: chat.model ?? 'fake-model',
-      schema: chat.response_format?.type === 'json_schema' ? chat.response_format.json_schema?.schema : undefined,
+      schema:
+        chat.response_format?.type === 'json_schema' ? chat.response_format.json_schema?.schema : undefined,
       texts: messages.map((m) => m.content),
       prompt: messages.find((m) => m.role === 'user')?.content ?? '',
       raw: body,
@@ -25,11 +26,29 @@ export const openaiWire: WireFormat = {
       object: 'chat.completion',
       created: Math.floor(Date.now() / 1000),
       model: request.model,
-      choices: [{ index: 0, message: { role: 'assistant', content: text, refusal: null }, finish_reason: 'stop', logprobs: null }],
-      usage: { prompt_tokens: usage.input, completion_tokens: usage.output, total_tokens: usage.input + usage.output },
+      choices: [
+        {
+          index: 0,
+          message: { role: 'assistant', content: text, refusal: null },
+          finish_reason: 'stop',
+          logprobs: null,
+        },
+      ],
+      usage: {
+        prompt_tokens: usage.input,
+        completion_tokens: usage.output,
+        total_tokens: usage.input + usage.output,
+      },
     };
   },
   error(status, message) {
-    return { error: { message, type: status === 429 ? 'rate_limit_exceeded' : status >= 500 ? 'server_error' : 'invalid_request_error', code: null } };
+    return {
+      error: {
+        message,
+        type:
+          status === 429 ? 'rate_limit_exceeded' : status >= 500 ? 'server_error' : 'invalid_request_error',
+        code: null,
+      },
+    };
   },
 };
