@@ -26,8 +26,9 @@ export LOCAL_MODEL_PATH
 step "typecheck"
 npx tsc -p tsconfig.json
 
-step "lint"
+step "lint and format"
 npx eslint .
+npx prettier --check --log-level warn "{libs,apps,e2e,bench}/**/*.ts" "*.{ts,js}"
 
 step "tests"
 mkdir -p .stack
