@@ -1,6 +1,9 @@
+import { randomUUID } from 'node:crypto';
 import { sql } from 'kysely';
 import { afterEach, describe, expect, it } from 'vitest';
+import type { ResultMessage } from '@sps/contracts';
 import { createDatabase, migrateToLatest } from '@sps/db';
+import { createProducer } from '@sps/kafka';
 import { json, startPipeline, waitUntil, type Pipeline } from './harness.js';
 import { produceRequests, promptRequests } from './kafka-pipeline.js';
 
@@ -73,5 +76,47 @@ describe('degrading instead of failing (real Kafka, Postgres, Redis; fake provid
     expect(responses.map((r) => r.status)).toEqual(Array(40).fill(200));
     const bodies = await Promise.all(responses.map(json));
     expect(new Set(bodies.map((b) => b.request_id)).size).toBe(40);
+  });
+});
+
+describe('sink backlog', () => {
+  it('stores a backlog larger than one statement can carry', async () => {
+    pipeline = await startPipeline({ apps: [] });
+    const producer = createProducer(pipeline.kafka);
+    await producer.connect();
+    const ids: string[] = [];
+    // One partition's worth of 6,000 results: past Postgres's 65,535 parameters for one INSERT.
+    for (let batch = 0; batch < 6; batch++) {
+      const messages = Array.from({ length: 1_000 }, () => {
+        const id = randomUUID();
+        ids.push(id);
+        const result: ResultMessage = {
+          request_id: id,
+          tenant_id: pipeline!.tenantId,
+          status: 'succeeded',
+          prompt: 'backlog',
+          request_params: {},
+          attempts: [],
+          processing_time_ms: 1,
+          completed_at: new Date().toISOString(),
+        };
+        return { key: 'one-partition', value: JSON.stringify(result) };
+      });
+      await producer.send({ topic: pipeline.topics.results, acks: -1, messages });
+    }
+    await producer.disconnect();
+    await pipeline.spawn('sink');
+    const count = async () =>
+      Number(
+        (
+          await sql<{
+            n: string;
+          }>`select count(*) as n from request_logs where request_id = any(${ids}::uuid[])`.execute(
+            pipeline!.db,
+          )
+        ).rows[0]!.n,
+      );
+    await waitUntil(async () => ((await count()) >= 6_000 ? true : undefined), 60_000, 'the whole backlog');
+    expect(await count()).toBe(6_000);
   });
 });

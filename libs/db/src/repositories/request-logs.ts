@@ -4,6 +4,8 @@ import type { DatabaseSchema } from '../tables.js';
 
 type Executor = Kysely<DatabaseSchema>;
 
+const ROWS_PER_INSERT = 1_000;
+
 /**
  * Writes results as request_logs rows; a redelivered result never makes a second row.
  * Returns the request ids that were new, so that job progress counts each item once.
@@ -11,13 +13,17 @@ type Executor = Kysely<DatabaseSchema>;
 export async function insertResults(db: Executor, results: ResultMessage[]): Promise<ResultMessage[]> {
   if (results.length === 0) return [];
   const unique = [...new Map(results.map((r) => [r.request_id, r])).values()];
-  const inserted = await db
-    .insertInto('request_logs')
-    .values(unique.map(toRow))
-    .onConflict((oc) => oc.column('request_id').doNothing())
-    .returning('request_id')
-    .execute();
-  const newIds = new Set(inserted.map((row) => row.request_id));
+  const newIds = new Set<string>();
+  // Postgres takes at most 65,535 parameters per statement (26 a row): a backlog is inserted in slices.
+  for (let i = 0; i < unique.length; i += ROWS_PER_INSERT) {
+    const inserted = await db
+      .insertInto('request_logs')
+      .values(unique.slice(i, i + ROWS_PER_INSERT).map(toRow))
+      .onConflict((oc) => oc.column('request_id').doNothing())
+      .returning('request_id')
+      .execute();
+    for (const row of inserted) newIds.add(row.request_id);
+  }
   return unique.filter((r) => newIds.has(r.request_id));
 }
 

@@ -1,0 +1,403 @@
+// npm run bench:report — rewrites the generated section of bench/README.md (between the
+// bench:report markers) from bench/results/*.json, and draws bench/results/overhead-vs-concurrency.svg.
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { lineChart, type Series } from './lib/chart.js';
+import { BENCH_DIR, RESULTS_DIR } from './lib/env.js';
+
+interface Spread {
+  median: number;
+  min: number;
+  max: number;
+}
+type Figures = Record<'requests_per_s' | 'p50_ms' | 'p90_ms' | 'p99_ms' | 'max_ms', Spread>;
+interface Machine {
+  cores: number;
+  cpu_model?: string;
+  memory_gib: number;
+  node: string;
+  kafka?: string;
+  kafkajs?: string;
+  postgres?: string;
+  redis?: string;
+  autocannon?: string;
+  litellm?: string;
+  portkey_gateway?: string;
+  git_commit?: string;
+  git_dirty?: boolean;
+}
+interface ProfileSummary {
+  busy_pct: number;
+  duration_ms: number;
+  top_functions: { name: string; where: string; self_pct: number }[];
+  by_module: { module: string; self_pct: number }[];
+  top_own_inclusive: { name: string; where: string; total_pct: number }[];
+}
+interface Common {
+  started_at: string;
+  finished_at: string;
+  machine: Machine;
+  quiet_wait: { load_average: number[]; waited_s: number };
+  load_average_at_end: number[];
+  profiles: Record<string, unknown>;
+}
+interface CpuShare {
+  cores: Record<string, number>;
+  other_cores: number;
+  machine_busy_cores: number;
+}
+interface OverheadResult extends Common {
+  config: {
+    provider_latency_ms: number;
+    concurrencies: number[];
+    runs: number;
+    duration_s: number;
+    warmup_s: number;
+  };
+  failures: Record<string, string>;
+  results: {
+    target: string;
+    concurrency: number;
+    summary: Figures & { errors: number; non_2xx: number; ok: number };
+    cpu_cores: Record<string, number>;
+    breakdown?: Record<string, number | null>;
+  }[];
+  overhead: Record<string, Record<string, Figures>>;
+  ratio_ours_to_peer_p50: Record<string, Record<string, number | null>>;
+  profiles: Record<string, Record<string, ProfileSummary>>;
+}
+interface KafkaResult extends Common {
+  config: { requests: number; provider_latency_ms: number };
+  runs: {
+    processors: number;
+    run: number;
+    produce_s: number;
+    elapsed_s: number;
+    throughput_per_s: number;
+    steady_rows_per_s: number | null;
+    rows: number;
+    failed_rows: number;
+    done: boolean;
+    cpu: CpuShare;
+  }[];
+  profiles: Record<string, ProfileSummary>;
+}
+interface SlowResult extends Common {
+  config: { provider_latency_ms: number };
+  runs: {
+    in_flight: number;
+    requests: number;
+    ideal_per_s: number;
+    elapsed_s: number;
+    throughput_per_s: number;
+    steady_per_s: number | null;
+    efficiency: number | null;
+    failed: number;
+    done: boolean;
+    cpu: CpuShare;
+  }[];
+  profiles: Record<string, ProfileSummary>;
+}
+interface SinkResult extends Common {
+  config: { rows: number; runs: number };
+  summary: { rows_per_s: Spread; steady_rows_per_s: Spread; from_ready_s: Spread; from_spawn_s: Spread };
+  runs: { run: number; rows: number; rows_per_s: number; from_ready_s: number; cpu: CpuShare }[];
+  backlog?: {
+    rows: number;
+    rows_expected: number;
+    stalled: boolean;
+    retried_batches: number;
+    last_error?: string;
+    from_ready_s: number;
+  };
+  profiles: Record<string, ProfileSummary>;
+}
+
+function read<T>(name: string): T | undefined {
+  const path = join(RESULTS_DIR, `${name}.json`);
+  return existsSync(path) ? (JSON.parse(readFileSync(path, 'utf8')) as T) : undefined;
+}
+
+const n = (value: number | null | undefined, digits = 1) =>
+  value === null || value === undefined
+    ? '—'
+    : Number.isInteger(value) && digits <= 1
+      ? String(value)
+      : value.toFixed(digits);
+const cell = (spread: Spread | undefined, digits = 1) =>
+  spread ? `${n(spread.median, digits)} <sub>${n(spread.min, digits)}–${n(spread.max, digits)}</sub>` : '—';
+const signed = (value: number, digits = 1) => `${value > 0 ? '+' : ''}${value.toFixed(digits)}`;
+const signedCell = (spread: Spread | undefined) =>
+  spread ? `${signed(spread.median)} <sub>${signed(spread.min)}…${signed(spread.max)}</sub>` : '—';
+const cores = (share: Record<string, number>, skip: string[] = [], top = 5) =>
+  Object.entries(share)
+    .filter(([name, value]) => !skip.includes(name) && value >= 0.05)
+    .sort((a, b) => b[1] - a[1])
+    .slice(0, top)
+    .map(([name, value]) => `${name} ${value.toFixed(2)}`)
+    .join(', ');
+
+function context(title: string, result: Common): string {
+  const m = result.machine;
+  return (
+    `*${title}: ${result.started_at.slice(0, 16).replace('T', ' ')}–${result.finished_at.slice(11, 16)} UTC; ${m.cores} cores (${m.cpu_model ?? '?'}), ${m.memory_gib} GiB; ` +
+    `Node ${m.node}, Kafka ${m.kafka ?? '?'} (kafkajs ${m.kafkajs ?? '?'}), Postgres ${m.postgres ?? '?'}, Redis ${m.redis ?? '?'}; commit ${m.git_commit ?? '?'}${m.git_dirty ? ' + uncommitted changes' : ''}; ` +
+    `load average at start ${result.quiet_wait.load_average.join(' ')}, at end ${result.load_average_at_end.join(' ')}.*`
+  );
+}
+
+function profileLines(label: string, summary: ProfileSummary | undefined, top = 6): string[] {
+  if (!summary) return [];
+  const functions = summary.top_functions
+    .slice(0, top)
+    .map((f) => `${f.name}${f.where ? ` (${f.where.replace(/:\d+$/, '')})` : ''} ${f.self_pct}%`)
+    .join('; ');
+  const modules = summary.by_module
+    .slice(0, top)
+    .map((m) => `${m.module} ${m.self_pct}%`)
+    .join('; ');
+  const own = summary.top_own_inclusive
+    .slice(0, 5)
+    .map((f) => `${f.name} ${f.total_pct}%`)
+    .join('; ');
+  return [`| ${label} | ${summary.busy_pct}% | ${functions} | ${modules} | ${own} |`];
+}
+
+const PROFILE_HEADER = [
+  '| process (case) | main thread busy | top self time (% of busy) | self time by module | own functions, inclusive |',
+  '|---|---|---|---|---|',
+];
+
+const LABELS: Record<string, string> = {
+  direct: 'direct (fake provider)',
+  'pipeline-miss': '**ours, cache miss**',
+  'pipeline-hit': 'ours, cache hit',
+  litellm: 'LiteLLM proxy',
+  portkey: 'Portkey gateway',
+};
+const COLORS: Record<string, string> = {
+  'pipeline-miss': '#d62728',
+  'pipeline-hit': '#ff9896',
+  litellm: '#1f77b4',
+  portkey: '#2ca02c',
+};
+
+function overheadSection(result: OverheadResult, title: string): string[] {
+  const out: string[] = [];
+  const { config } = result;
+  out.push(
+    context(title, result),
+    '',
+    `Fake provider latency ${config.provider_latency_ms} ms for every path. Each cell: median of ${config.runs} runs of ${config.duration_s} s ` +
+      `(after a ${config.warmup_s} s warm-up), with <sub>min–max</sub>. Latencies in ms, throughput in requests/s (2xx only).`,
+    '',
+  );
+  for (const concurrency of config.concurrencies) {
+    out.push(
+      `**Concurrency ${concurrency}**`,
+      '',
+      '| path | req/s | p50 | p90 | p99 | max | overhead p50 | overhead p99 | errors | CPU cores (median) |',
+      '|---|---|---|---|---|---|---|---|---|---|',
+    );
+    for (const row of result.results.filter((r) => r.concurrency === concurrency)) {
+      const overhead = result.overhead[row.target]?.[String(concurrency)];
+      const s = row.summary;
+      out.push(
+        `| ${LABELS[row.target] ?? row.target} | ${cell(s.requests_per_s)} | ${cell(s.p50_ms)} | ${cell(s.p90_ms)} | ${cell(s.p99_ms)} | ${cell(s.max_ms)} | ` +
+          `${row.target === 'direct' ? '—' : signedCell(overhead?.p50_ms)} | ${row.target === 'direct' ? '—' : signedCell(overhead?.p99_ms)} | ${s.errors + s.non_2xx} | ${cores(row.cpu_cores, ['machine'])} |`,
+      );
+    }
+    out.push('');
+  }
+  const peers = Object.keys(result.ratio_ours_to_peer_p50);
+  if (result.overhead['pipeline-miss'] && peers.length > 0) {
+    out.push(
+      "**Overhead side by side** (path minus direct, same round; p50 / p99 in ms; ratio = our p50 overhead ÷ the peer's)",
+      '',
+      `| concurrency | ours (miss) | ${peers.map((p) => LABELS[p]).join(' | ')} | ${peers.map((p) => `ours ÷ ${p}`).join(' | ')} |`,
+      `|---|---|${peers.map(() => '---|').join('')}${peers.map(() => '---|').join('')}`,
+    );
+    for (const concurrency of config.concurrencies) {
+      const pair = (target: string) => {
+        const o = result.overhead[target]?.[String(concurrency)];
+        return o ? `${signed(o.p50_ms.median)} / ${signed(o.p99_ms.median)}` : '—';
+      };
+      out.push(
+        `| ${concurrency} | ${pair('pipeline-miss')} | ${peers.map(pair).join(' | ')} | ${peers.map((p) => n(result.ratio_ours_to_peer_p50[p]?.[String(concurrency)], 2)).join(' | ')} |`,
+      );
+    }
+    out.push('');
+  }
+  const broken = result.results.filter((r) => r.breakdown);
+  if (broken.length > 0) {
+    out.push(
+      "**Where a pipeline request's time goes** (medians over runs; from request_logs: the processor's time per request and the provider call as the OpenAI SDK saw it)",
+      '',
+      '| path | concurrency | end-to-end p50 | processor p50 | provider call p50 (SDK) | outside the processor (ingest-api, Kafka hops, reply) | processor besides the call | SDK call minus provider latency |',
+      '|---|---|---|---|---|---|---|---|',
+    );
+    for (const r of broken) {
+      const total = r.summary.p50_ms.median;
+      const processor = r.breakdown!.processor_ms_p50 ?? null;
+      const call = r.breakdown!.provider_call_ms_p50 ?? null;
+      out.push(
+        `| ${LABELS[r.target] ?? r.target} | ${r.concurrency} | ${n(total)} | ${n(processor)} | ${n(call)} | ${processor === null ? '—' : n(total - processor)} | ${processor === null ? '—' : call === null ? n(processor) : n(processor - call)} | ${call === null ? '—' : n(call - config.provider_latency_ms)} |`,
+      );
+    }
+    out.push('');
+  }
+  const failures = Object.entries(result.failures ?? {});
+  if (failures.length > 0) {
+    out.push('Left out of this run:', '');
+    for (const [name, message] of failures)
+      out.push(`- **${name}**: \`${message.split('\n')[0]!.slice(0, 400)}\``);
+    out.push('');
+  }
+  const profileRows = Object.entries(result.profiles ?? {}).flatMap(([name, byProcess]) =>
+    Object.entries(byProcess).flatMap(([proc, summary]) => profileLines(`${proc} (${name})`, summary)),
+  );
+  if (profileRows.length > 0)
+    out.push(
+      'CPU profiles (one more run per case, V8 sampling profiler over the load window only):',
+      '',
+      ...PROFILE_HEADER,
+      ...profileRows,
+      '',
+    );
+  return out;
+}
+
+function chart(result: OverheadResult): string | undefined {
+  const targets = ['pipeline-miss', 'pipeline-hit', 'litellm', 'portkey'].filter((t) => result.overhead[t]);
+  if (targets.length === 0) return undefined;
+  const series = (figure: 'p50_ms' | 'p99_ms'): Series[] =>
+    targets.map((target) => ({
+      name: `${LABELS[target]!.replace(/\*/g, '')}`,
+      color: COLORS[target]!,
+      dashed: target === 'pipeline-hit',
+      points: result.config.concurrencies.map((c) => [
+        c,
+        result.overhead[target]?.[String(c)]?.[figure].median ?? null,
+      ]),
+    }));
+  return lineChart({
+    title: 'Latency overhead over calling the provider directly',
+    subtitle: `fake provider at ${result.config.provider_latency_ms} ms; median of ${result.config.runs} runs; ${result.machine.cores} cores, load average ${result.quiet_wait.load_average[0]} at start; log scale (values <= 0, i.e. faster than direct, are in the tables only)`,
+    logY: true,
+    xLabel: 'concurrent clients (log scale)',
+    xTicks: result.config.concurrencies,
+    panels: [
+      { title: 'p50 overhead', yLabel: 'ms added (path − direct), log', series: series('p50_ms') },
+      { title: 'p99 overhead', yLabel: 'ms added (path − direct), log', series: series('p99_ms') },
+    ],
+  });
+}
+
+const lines: string[] = [];
+const overhead = read<OverheadResult>('overhead');
+const peers = read<OverheadResult>('peers');
+const kafka = read<KafkaResult>('kafka');
+const slow = read<SlowResult>('slow');
+const sink = read<SinkResult>('sink');
+
+if (overhead) {
+  lines.push(
+    '### 1. Pipeline overhead (`npm run bench:overhead`), with the peers in the same run',
+    '',
+    ...overheadSection(overhead, 'Run'),
+  );
+  const svg = chart(overhead);
+  if (svg) {
+    writeFileSync(join(RESULTS_DIR, 'overhead-vs-concurrency.svg'), svg);
+    lines.push('![overhead vs concurrency](results/overhead-vs-concurrency.svg)', '');
+  }
+}
+if (kafka) {
+  lines.push(
+    '### 2. Kafka-native throughput (`npm run bench:kafka`)',
+    '',
+    context('Run', kafka),
+    '',
+    `${kafka.config.requests} requests produced straight to the requests topic, fake provider at ${kafka.config.provider_latency_ms} ms; time from the first produce to the last row in request_logs.`,
+    '',
+    '| processors | run | produce s | until last row s | requests/s overall | rows/s steady (10–90%) | failed rows | complete | CPU cores |',
+    '|---|---|---|---|---|---|---|---|---|',
+    ...kafka.runs.map(
+      (r) =>
+        `| ${r.processors} | ${r.run} | ${n(r.produce_s)} | ${n(r.elapsed_s)} | **${n(r.throughput_per_s)}** | ${n(r.steady_rows_per_s)} | ${r.failed_rows} | ${r.done ? 'yes' : `no (${r.rows})`} | ${cores(r.cpu.cores)}; other ${r.cpu.other_cores.toFixed(2)} |`,
+    ),
+    '',
+  );
+  const rows = Object.entries(kafka.profiles ?? {}).flatMap(([proc, summary]) =>
+    profileLines(`${proc} (1 processor)`, summary),
+  );
+  if (rows.length) lines.push(...PROFILE_HEADER, ...rows, '');
+}
+if (slow) {
+  lines.push(
+    '### 3. Slow provider, one processor (`npm run bench:slow`)',
+    '',
+    context('Run', slow),
+    '',
+    `Fake provider latency ${slow.config.provider_latency_ms} ms; LLM_MAX_CONCURRENCY = PROCESSOR_MAX_IN_FLIGHT; ideal = in-flight ÷ latency.`,
+    '',
+    '| in flight | requests | ideal req/s | **sustained req/s** (10–90%) | overall req/s | efficiency | failed | processor CPU cores | machine busy cores |',
+    '|---|---|---|---|---|---|---|---|---|',
+    ...slow.runs.map(
+      (r) =>
+        `| ${r.in_flight} | ${r.requests} | ${r.ideal_per_s} | **${n(r.steady_per_s)}** | ${n(r.throughput_per_s)} | ${r.efficiency === null ? '—' : `${Math.round(r.efficiency * 100)}%`} | ${r.failed} | ${n(r.cpu.cores.processor, 2)} | ${n(r.cpu.machine_busy_cores, 2)} |`,
+    ),
+    '',
+  );
+  const rows = Object.entries(slow.profiles ?? {}).flatMap(([proc, summary]) =>
+    profileLines(`${proc} (largest in-flight)`, summary),
+  );
+  if (rows.length) lines.push(...PROFILE_HEADER, ...rows, '');
+}
+if (sink) {
+  lines.push(
+    '### 4. Sink (`npm run bench:sink`)',
+    '',
+    context('Run', sink),
+    '',
+    `${sink.config.rows} valid ResultMessage values pre-filled in the results topic; the sink starts; time until every row is in request_logs. Median of ${sink.config.runs} runs <sub>min–max</sub>.`,
+    '',
+    '| rows/s (from sink ready) | rows/s steady (10–90%) | s from ready | s from process start | CPU cores (run 1) |',
+    '|---|---|---|---|---|',
+    `| **${cell(sink.summary.rows_per_s, 0)}** | ${cell(sink.summary.steady_rows_per_s, 0)} | ${cell(sink.summary.from_ready_s, 2)} | ${cell(sink.summary.from_spawn_s, 2)} | ${sink.runs[0] ? cores(sink.runs[0].cpu.cores) : '—'} |`,
+    '',
+  );
+  const backlog = sink.backlog;
+  if (backlog) {
+    lines.push(
+      backlog.stalled
+        ? `**Backlog run: ${backlog.rows_expected} rows (about ${Math.round(backlog.rows_expected / 12)} per partition) — the sink stalled** at ${backlog.rows} rows ` +
+            `and retried the same batches ${backlog.retried_batches} times until stopped, each failing with \`${backlog.last_error ?? '?'}\`. ` +
+            'See "Bottlenecks" below.'
+        : `Backlog run: ${backlog.rows_expected} rows: ${backlog.rows} rows in ${n(backlog.from_ready_s, 2)} s, ${backlog.retried_batches} batch retries.`,
+      '',
+    );
+  }
+  const rows = Object.entries(sink.profiles ?? {}).flatMap(([proc, summary]) => profileLines(proc, summary));
+  if (rows.length) lines.push(...PROFILE_HEADER, ...rows, '');
+}
+if (peers) lines.push('### 5. Peers alone (`npm run bench:peers`)', '', ...overheadSection(peers, 'Run'));
+if (lines.length === 0) lines.push('No results yet: run `npm run bench:all`.', '');
+
+const readmePath = join(BENCH_DIR, 'README.md');
+const START =
+  '<!-- bench:report:start (generated by bench/report.ts from bench/results/*.json; do not edit by hand) -->';
+const END = '<!-- bench:report:end -->';
+const readme = existsSync(readmePath)
+  ? readFileSync(readmePath, 'utf8')
+  : `# Benchmarks\n\n${START}\n${END}\n`;
+const from = readme.indexOf(START);
+const to = readme.indexOf(END);
+if (from < 0 || to < from) throw new Error(`bench/README.md has no ${START} ... ${END} section`);
+writeFileSync(
+  readmePath,
+  `${readme.slice(0, from + START.length)}\n\n${lines.join('\n')}\n${readme.slice(to)}`,
+);
+console.log(
+  `rewrote the results section of bench/README.md${overhead ? ' and bench/results/overhead-vs-concurrency.svg' : ''}`,
+);

@@ -1,0 +1,242 @@
+// npm run bench:sink — rows per second into Postgres: fill a results topic with N valid
+// ResultMessage values (libs/contracts/src/result.ts), then start the sink and time until every row
+// is in request_logs. Writes bench/results/sink.json.
+import { randomBytes, randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { compileContract, ResultMessage } from '@sps/contracts';
+import { createProducer } from '@sps/kafka';
+import { summariseProfile, type ProfileSummary } from './lib/cpuprofile.js';
+import {
+  ensureStack,
+  loadAverage,
+  log,
+  machineInfo,
+  relative,
+  waitForQuietMachine,
+  writeResult,
+} from './lib/env.js';
+import { spread } from './lib/load.js';
+import { createBenchPipeline, deleteTenantLogs, INVOICE_SCHEMA } from './lib/pipeline.js';
+import { steadyRate, thin, waitForRows } from './lib/progress.js';
+import {
+  cpuMeter,
+  profileDuring,
+  round,
+  spawnFakeProvider,
+  stackGroups,
+  stopAll,
+  type CpuShare,
+  type Proc,
+} from './lib/procs.js';
+
+const CONFIG = {
+  /**
+   * 24,000 rows = about 2,000 per partition: a fresh sink fetches a partition's whole backlog as one
+   * batch (up to maxBytesPerPartition, 4 MiB), and one insert of more than 2,520 rows (26 columns each)
+   * exceeds Postgres's 65,535 bind parameters; see `backlog_rows`.
+   */
+  rows: Number(process.env.BENCH_SINK_ROWS ?? 24_000),
+  /** one more run with this many rows (about 4,200 per partition), to show what a larger backlog does */
+  backlog_rows: Number(process.env.BENCH_SINK_BACKLOG_ROWS ?? 50_000),
+  /** a run whose row count has not moved for this long is stopped and reported as stalled */
+  stall_s: Number(process.env.BENCH_SINK_STALL_S ?? 30),
+  runs: Number(process.env.BENCH_SINK_RUNS ?? 3),
+  timeout_s: Number(process.env.BENCH_SINK_TIMEOUT_S ?? 600),
+  profile_rows: Number(process.env.BENCH_SINK_PROFILE_ROWS ?? 20_000),
+  result:
+    'a succeeded ResultMessage with a 4-field JSON output and one provider attempt (about 900 bytes), keyed by request id',
+  app_settings:
+    'one sink, defaults (DATABASE_POOL_SIZE 10, partitionsConsumedConcurrently 3, maxBytesPerPartition 4 MiB), 12 partitions',
+};
+
+function resultMessage(tenantId: string, i: number): ResultMessage {
+  const prompt = `Extract key details from Invoice #${100000 + i}, Date: 2025-01-15, Amount: $1,250.00`;
+  return {
+    request_id: randomUUID(),
+    tenant_id: tenantId,
+    status: 'succeeded',
+    output: {
+      data: { invoice_number: String(100000 + i), date: '2025-01-15', amount: 1250, currency: 'USD' },
+      output_format: 'json',
+      validation_status: 'passed',
+      provider_used: 'openai',
+      model: 'gpt-4o-mini',
+      cached: false,
+      repaired: false,
+      original_language: 'en',
+    },
+    prompt,
+    request_params: { format: 'json', schema: INVOICE_SCHEMA, options: {} },
+    attempts: [
+      {
+        provider: 'openai',
+        model: 'gpt-4o-mini',
+        outcome: 'valid',
+        tokens_in: 120,
+        tokens_out: 30,
+        cost_usd: 0.000036,
+        latency_ms: 52,
+      },
+    ],
+    processing_time_ms: 55,
+    completed_at: new Date().toISOString(),
+  };
+}
+
+interface Run {
+  run: number;
+  rows: number;
+  stalled: boolean;
+  retried_batches: number;
+  last_error?: string;
+  fill_s: number;
+  /** sink process start (spawn) to the last row */
+  from_spawn_s: number;
+  /** sink ready ("sink consuming") to the last row */
+  from_ready_s: number;
+  rows_per_s: number;
+  steady_rows_per_s: number | null;
+  done: boolean;
+  cpu: CpuShare;
+  timeline: [number, number][];
+}
+
+const stack = ensureStack();
+const quiet = await waitForQuietMachine();
+const machine = machineInfo(stack);
+const started = new Date();
+const check = compileContract(ResultMessage);
+// The sink does not call providers; the pipeline settings still name one.
+const fake = await spawnFakeProvider(0);
+const runs: Run[] = [];
+let profiles: Record<string, ProfileSummary> = {};
+let backlog: Record<string, unknown> | undefined;
+
+async function oneRun(rows: number, profile = false) {
+  const pipeline = await createBenchPipeline(stack, 'sink', fake);
+  const tenant = `bench-sink-${randomBytes(4).toString('hex')}`;
+  const procs: Proc[] = [];
+  try {
+    const fillStarted = performance.now();
+    const producer = createProducer(pipeline.kafka);
+    await producer.connect();
+    for (let i = 0; i < rows; i += 500) {
+      const messages = Array.from({ length: Math.min(500, rows - i) }, (_, j) =>
+        resultMessage(tenant, i + j),
+      );
+      if (i === 0) {
+        const verdict = check(messages[0]);
+        if (!verdict.ok)
+          throw new Error(`generated result breaks the contract: ${JSON.stringify(verdict.errors)}`);
+      }
+      await producer.send({
+        topic: pipeline.topics.results,
+        acks: -1,
+        messages: messages.map((m) => ({ key: m.request_id, value: JSON.stringify(m) })),
+      });
+    }
+    await producer.disconnect();
+    const fill = (performance.now() - fillStarted) / 1000;
+    log(`  filled ${pipeline.topics.results} with ${rows} results in ${round(fill, 1)} s`);
+
+    const spawned = performance.now();
+    const measure = async () =>
+      waitForRows(pipeline.db, tenant, rows, spawned, CONFIG.timeout_s * 1000, CONFIG.stall_s * 1000);
+    const sink = await pipeline.spawn('sink', { name: 'sink', profile });
+    procs.push(sink);
+    const ready = performance.now();
+    const meter = cpuMeter([
+      { name: 'load-generator', pid: process.pid },
+      ...stackGroups(stack),
+      { name: 'sink', pid: sink.pid },
+    ]);
+    const windowed = profile
+      ? await profileDuring([sink], measure)
+      : { result: await measure(), files: {} as Record<string, string> };
+    const cpu = meter.stop();
+    const { timeline, elapsed_s, done, stalled } = windowed.result;
+    const fromReady = elapsed_s - (ready - spawned) / 1000;
+    // the sink logs why it keeps retrying a batch ("insert failed; retrying the batch")
+    const errors = readFileSync(sink.logFile, 'utf8')
+      .split('\n')
+      .flatMap((line) => {
+        const message = /"message":"([^"]+)"/.exec(line)?.[1];
+        return line.includes('retrying the batch') && message ? [message] : [];
+      });
+    return {
+      stalled,
+      retried_batches: errors.length,
+      last_error: errors.at(-1),
+      rows: timeline[timeline.length - 1]![1],
+      fill_s: round(fill, 2),
+      from_spawn_s: round(elapsed_s, 2),
+      from_ready_s: round(fromReady, 2),
+      rows_per_s: round(rows / fromReady, 1),
+      steady_rows_per_s: steadyRate(timeline, rows),
+      done,
+      cpu,
+      timeline: thin(timeline),
+      files: windowed.files,
+    };
+  } finally {
+    await stopAll(procs);
+    await deleteTenantLogs(pipeline.db, tenant);
+    await pipeline.close();
+  }
+}
+
+try {
+  log(`sink: ${CONFIG.rows} rows x ${CONFIG.runs} runs; load ${quiet.load_average.join(' ')}`);
+  for (let run = 1; run <= CONFIG.runs; run++) {
+    const { files: _files, ...result } = await oneRun(CONFIG.rows);
+    runs.push({ run, ...result });
+    if (result.stalled) log(`  run ${run} stalled: ${result.last_error}`);
+    log(
+      `  run ${run}: ${result.rows} rows in ${result.from_ready_s} s after ready = ${result.rows_per_s} rows/s (steady ${result.steady_rows_per_s}/s); cpu ${Object.entries(
+        result.cpu.cores,
+      )
+        .map(([name, cores]) => `${name} ${cores}`)
+        .join(', ')}, other ${result.cpu.other_cores}`,
+    );
+  }
+  if (CONFIG.backlog_rows > 0) {
+    log(
+      `backlog run: ${CONFIG.backlog_rows} rows (about ${Math.round(CONFIG.backlog_rows / 12)} per partition)`,
+    );
+    const { files: _files, ...result } = await oneRun(CONFIG.backlog_rows);
+    backlog = { ...result, rows_expected: CONFIG.backlog_rows };
+    log(
+      `  ${result.rows}/${CONFIG.backlog_rows} rows; stalled ${result.stalled}; ${result.retried_batches} batch retries; last error: ${result.last_error ?? 'none'}`,
+    );
+  }
+  if (CONFIG.profile_rows > 0) {
+    log(`profiling pass: ${CONFIG.profile_rows} rows`);
+    const { files, ...result } = await oneRun(CONFIG.profile_rows, true);
+    profiles = Object.fromEntries(
+      Object.entries(files).map(([name, file]) => [name, summariseProfile(file)]),
+    );
+    log(`  profiled: ${result.rows_per_s} rows/s; ${Object.values(files).map(relative).join(', ')}`);
+  }
+} finally {
+  await stopAll([fake]);
+}
+
+const path = writeResult('sink', {
+  benchmark: 'sink',
+  started_at: started.toISOString(),
+  finished_at: new Date().toISOString(),
+  machine,
+  quiet_wait: quiet,
+  load_average_at_end: loadAverage(),
+  config: CONFIG,
+  summary: {
+    rows_per_s: spread(runs.map((run) => run.rows_per_s)),
+    steady_rows_per_s: spread(runs.map((run) => run.steady_rows_per_s ?? 0)),
+    from_ready_s: spread(runs.map((run) => run.from_ready_s)),
+    from_spawn_s: spread(runs.map((run) => run.from_spawn_s)),
+  },
+  runs,
+  backlog,
+  profiles,
+});
+log(`wrote ${relative(path)}`);

@@ -1,0 +1,160 @@
+// npm run bench:slow — slow-provider concurrency: the fake provider answers after 1 s; how many
+// requests per second one processor sustains for PROCESSOR_MAX_IN_FLIGHT (= LLM_MAX_CONCURRENCY) of
+// 16, 64, 256 and 1024. Requests are produced straight to the requests topic; results are counted
+// on the results topic. Writes bench/results/slow.json.
+import { randomBytes } from 'node:crypto';
+import { produceRequests, promptRequests } from '../e2e/kafka-pipeline.js';
+import { summariseProfile, type ProfileSummary } from './lib/cpuprofile.js';
+import {
+  ensureStack,
+  loadAverage,
+  log,
+  machineInfo,
+  relative,
+  waitForQuietMachine,
+  writeResult,
+} from './lib/env.js';
+import { createBenchPipeline, invoicePrompt } from './lib/pipeline.js';
+import { followTopic, steadyRate, thin, waitForGroup } from './lib/progress.js';
+import {
+  cpuMeter,
+  profileDuring,
+  round,
+  spawnFakeProvider,
+  stackGroups,
+  stopAll,
+  type CpuShare,
+  type Proc,
+} from './lib/procs.js';
+
+const CONFIG = {
+  provider_latency_ms: Number(process.env.BENCH_SLOW_LATENCY_MS ?? 1000),
+  in_flight: (process.env.BENCH_SLOW_IN_FLIGHT ?? '16,64,256,1024').split(',').map(Number),
+  /** requests per run: in-flight x this many seconds of ideal work, within [min, max] */
+  seconds_of_work: Number(process.env.BENCH_SLOW_SECONDS ?? 20),
+  min_requests: 400,
+  max_requests: Number(process.env.BENCH_SLOW_MAX_REQUESTS ?? 20_000),
+  timeout_s: Number(process.env.BENCH_SLOW_TIMEOUT_S ?? 300),
+  profile_in_flight: Number(process.env.BENCH_SLOW_PROFILE_IN_FLIGHT ?? 1024),
+  profile_requests: Number(process.env.BENCH_SLOW_PROFILE_REQUESTS ?? 8_000),
+  request:
+    'e2e/kafka-pipeline.ts promptRequests: unique prompt (no cache hit, no coalescing), schema {item, quantity}',
+  app_settings:
+    'one processor, no sink (results counted on the results topic), LOG_LEVEL info, 12 partitions',
+};
+
+interface Run {
+  in_flight: number;
+  requests: number;
+  /** in_flight / provider latency: what a processor with free CPU would do */
+  ideal_per_s: number;
+  elapsed_s: number;
+  throughput_per_s: number;
+  steady_per_s: number | null;
+  /** steady_per_s / ideal_per_s */
+  efficiency: number | null;
+  failed: number;
+  done: boolean;
+  cpu: CpuShare;
+  timeline: [number, number][];
+}
+
+const stack = ensureStack();
+const quiet = await waitForQuietMachine();
+const machine = machineInfo(stack);
+const started = new Date();
+const fake = await spawnFakeProvider(CONFIG.provider_latency_ms);
+const runs: Run[] = [];
+let profiles: Record<string, ProfileSummary> = {};
+
+async function oneRun(inFlight: number, requests: number, profile = false) {
+  const pipeline = await createBenchPipeline(stack, `slow${inFlight}`, fake, {
+    env: { PROCESSOR_MAX_IN_FLIGHT: String(inFlight), LLM_MAX_CONCURRENCY: String(inFlight) },
+  });
+  const procs: Proc[] = [];
+  try {
+    const processor = await pipeline.spawn('processor', { name: 'processor', profile });
+    procs.push(processor);
+    await waitForGroup(pipeline.kafka, pipeline.env.PROCESSOR_GROUP_ID!, 1);
+    const follower = await followTopic(pipeline.kafka, pipeline.topics.results);
+    const messages = promptRequests(`bench-slow-${randomBytes(4).toString('hex')}`, requests, invoicePrompt);
+    const meter = cpuMeter([
+      { name: 'load-generator', pid: process.pid },
+      { name: 'fake-provider', pid: fake.pid },
+      ...stackGroups(stack),
+      { name: 'processor', pid: processor.pid },
+    ]);
+    follower.mark();
+    const measure = async () => {
+      await produceRequests(pipeline.kafka, pipeline.topics.requests, messages);
+      return follower.waitFor(requests, CONFIG.timeout_s * 1000);
+    };
+    const windowed = profile
+      ? await profileDuring([processor], measure)
+      : { result: await measure(), files: {} as Record<string, string> };
+    const cpu = meter.stop();
+    await follower.stop();
+    const ideal = inFlight / (CONFIG.provider_latency_ms / 1000);
+    const steady = steadyRate(follower.timeline, requests);
+    return {
+      in_flight: inFlight,
+      requests,
+      ideal_per_s: ideal,
+      elapsed_s: round(windowed.result.elapsed_s, 2),
+      throughput_per_s: round(follower.count / windowed.result.elapsed_s, 1),
+      steady_per_s: steady,
+      efficiency: steady === null ? null : round(steady / ideal, 3),
+      failed: follower.failed,
+      done: windowed.result.done,
+      cpu,
+      timeline: thin(follower.timeline),
+      files: windowed.files,
+    };
+  } finally {
+    await stopAll(procs);
+    await fake.reset();
+    await pipeline.close();
+  }
+}
+
+try {
+  for (const inFlight of CONFIG.in_flight) {
+    const requests = Math.min(
+      CONFIG.max_requests,
+      Math.max(CONFIG.min_requests, inFlight * CONFIG.seconds_of_work),
+    );
+    log(`in flight ${inFlight}: ${requests} requests, provider latency ${CONFIG.provider_latency_ms} ms`);
+    const { files: _files, ...result } = await oneRun(inFlight, requests);
+    runs.push(result);
+    log(
+      `  ${result.throughput_per_s} req/s overall, steady ${result.steady_per_s}/s of ideal ${result.ideal_per_s}/s; failed ${result.failed}; cpu ${Object.entries(
+        result.cpu.cores,
+      )
+        .map(([name, cores]) => `${name} ${cores}`)
+        .join(', ')}, other ${result.cpu.other_cores}`,
+    );
+  }
+  if (CONFIG.profile_requests > 0) {
+    log(`profiling pass: in flight ${CONFIG.profile_in_flight}, ${CONFIG.profile_requests} requests`);
+    const { files, ...result } = await oneRun(CONFIG.profile_in_flight, CONFIG.profile_requests, true);
+    profiles = Object.fromEntries(
+      Object.entries(files).map(([name, file]) => [name, summariseProfile(file)]),
+    );
+    log(`  profiled: steady ${result.steady_per_s}/s; ${Object.values(files).map(relative).join(', ')}`);
+  }
+} finally {
+  await stopAll([fake]);
+}
+
+const path = writeResult('slow', {
+  benchmark: 'slow',
+  started_at: started.toISOString(),
+  finished_at: new Date().toISOString(),
+  machine,
+  quiet_wait: quiet,
+  load_average_at_end: loadAverage(),
+  config: CONFIG,
+  runs,
+  profiles,
+});
+log(`wrote ${relative(path)}`);
