@@ -9,7 +9,11 @@ import { startPipeline, waitUntil, type Pipeline } from './harness.js';
 import { ResultsFollower, collectResults, produceRequests, promptRequests } from './kafka-pipeline.js';
 
 let pipeline: Pipeline | undefined;
+const cleanups: (() => void)[] = [];
+/** Runs after the test whatever its outcome, so that nothing it started outlives it. */
+const stopAfterTest = (cleanup: () => void) => cleanups.push(cleanup);
 afterEach(async () => {
+  for (const cleanup of cleanups.splice(0)) cleanup();
   await pipeline?.stop();
   pipeline = undefined;
 });
@@ -144,6 +148,7 @@ describe('processor at scale (real Kafka, Postgres, Redis; fake provider)', () =
         { stdio: 'ignore' },
       );
     let redis = startRedis();
+    stopAfterTest(() => redis.kill('SIGKILL'));
     await new Promise((resolve) => setTimeout(resolve, 300));
     pipeline = await startPipeline({ apps: ['processor'], env: { REDIS_URL: `redis://127.0.0.1:${port}` } });
     const follower = await new ResultsFollower(pipeline.kafka, pipeline.topics.results).start();
@@ -164,7 +169,6 @@ describe('processor at scale (real Kafka, Postgres, Redis; fake provider)', () =
     await new Promise((resolve) => setTimeout(resolve, 3_000)); // the client reconnects by itself
     expect((await ask('cached after the outage')).output?.cached).toBe(false);
     expect((await ask('cached after the outage')).output?.cached).toBe(true);
-    redis.kill('SIGTERM');
     await follower.stop();
   });
 
