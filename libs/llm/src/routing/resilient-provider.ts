@@ -118,13 +118,12 @@ export class ResilientProvider {
     }
     this.active += 1;
     try {
+      // The request's deadline is the policies' parent signal: the per-call signal aborts with it and
+      // retries stop once it has passed (no per-call signal merging, no listener on a shared signal).
       return await this.policy.execute(async ({ signal }) => {
         const started = performance.now();
         try {
-          const result = await this.model.generate({
-            ...request,
-            signal: AbortSignal.any([signal, request.signal]),
-          });
+          const result = await this.model.generate({ ...request, signal });
           const latencyMs = performance.now() - started;
           this.observeLatency(latencyMs);
           onCall({ result, latencyMs });
@@ -134,7 +133,7 @@ export class ResilientProvider {
           onCall({ error: providerError, latencyMs: performance.now() - started });
           throw providerError;
         }
-      });
+      }, request.signal);
     } catch (error) {
       const providerError = asProviderError(error, this.name, false);
       // Refusals made without calling (open circuit, full bulkhead) are attempts too.

@@ -1,24 +1,7 @@
 import OpenAI from 'openai';
-import { ProviderError } from '../../provider-error.js';
-import { classifyHttpStatus, retryAfterMs } from '../http-status.js';
+import type { ProviderError } from '../../provider-error.js';
+import { fromSdkError } from '../sdk-errors.js';
 
 export function toProviderError(error: unknown, provider: string): ProviderError {
-  if (error instanceof ProviderError) return error;
-  if (error instanceof OpenAI.APIConnectionTimeoutError)
-    return new ProviderError('timeout', error.message, provider);
-  if (error instanceof OpenAI.APIUserAbortError)
-    return new ProviderError('timeout', 'aborted by deadline', provider);
-  if (error instanceof OpenAI.APIConnectionError)
-    return new ProviderError('network', error.message, provider);
-  if (error instanceof OpenAI.APIError && error.status) {
-    const status = error.status;
-    return new ProviderError(
-      classifyHttpStatus(status),
-      error.message,
-      provider,
-      status,
-      retryAfterMs(error.headers?.get('retry-after')),
-    );
-  }
-  return new ProviderError('unknown', error instanceof Error ? error.message : String(error), provider);
+  return fromSdkError(OpenAI, error, provider);
 }
