@@ -2,10 +2,18 @@ import { Type } from '@sinclair/typebox';
 import { CommonConfig, KafkaConfig, RedisConfig, loadConfig } from '@sps/config';
 import { TOPICS, topicNames } from '@sps/contracts';
 import { JobCancellations, ResponseCache, createRedis } from '@sps/cache';
-import { BatchingProducer, ConcurrentConsumer, createKafka, createProducer, ensureTopics } from '@sps/kafka';
+import {
+  BatchingProducer,
+  ConcurrentRunner,
+  DeadLetters,
+  createKafka,
+  createProducer,
+  ensureTopics,
+  topicPartitionCount,
+} from '@sps/kafka';
 import { ProviderConfig, SchemaCompiler, StructuredOutputEngine, createRouter } from '@sps/llm';
 import { createLogger, createMetricsRegistry, startMetricsServer } from '@sps/observability';
-import { ProcessorMetrics, RequestProcessor } from '@sps/processing';
+import { ProcessorMetrics, RequestProcessor, decodePipelineRequest } from '@sps/processing';
 import { runService } from '@sps/runtime';
 
 const config = loadConfig(
@@ -39,25 +47,30 @@ await runService(
     const producer = createProducer(kafka);
     await producer.connect();
     const { router, prices } = createRouter(config);
+    const batching = new BatchingProducer(producer);
     const processor = new RequestProcessor({
       engine: new StructuredOutputEngine({ router, prices, maxAttemptsPerProvider: config.LLM_MAX_ATTEMPTS }),
       schemas: new SchemaCompiler(),
       cache: redis && new ResponseCache(redis),
       cancellations: redis && new JobCancellations(redis),
-      producer: new BatchingProducer(producer),
+      producer: batching,
       topics,
       logger,
       metrics: new ProcessorMetrics(registry),
     });
-    const consumer = new ConcurrentConsumer({
-      consumer: kafka.consumer({
-        groupId: config.PROCESSOR_GROUP_ID,
-        sessionTimeout: config.PROCESSOR_SESSION_TIMEOUT_MS,
-        heartbeatInterval: Math.floor(config.PROCESSOR_SESSION_TIMEOUT_MS / 10),
-      }),
+    const consumer = new ConcurrentRunner({
+      kafka,
+      groupId: config.PROCESSOR_GROUP_ID,
+      sessionTimeoutMs: config.PROCESSOR_SESSION_TIMEOUT_MS,
       topics: [topics.requests],
       maxInFlight: config.PROCESSOR_MAX_IN_FLIGHT,
-      handle: (message, source) => processor.handle(message, source),
+      decode: decodePipelineRequest({
+        topic: topics.replies,
+        partitions: await topicPartitionCount(kafka, topics.replies),
+      }),
+      handle: (record) => processor.handle(record),
+      deadLetters: new DeadLetters(batching, { topic: topics.requestsDlq, stage: 'processor' }, logger),
+      onRefused: (record, reason) => processor.refused(record, reason),
       logger,
     });
     await consumer.start();

@@ -4,7 +4,7 @@ import { TOPICS, topicNames } from '@sps/contracts';
 import { createDatabase, migrateToLatest } from '@sps/db';
 import { BatchingProducer, createKafka, createProducer, ensureTopics } from '@sps/kafka';
 import { createLogger, createMetricsRegistry, startMetricsServer } from '@sps/observability';
-import { ResultsSink } from '@sps/results-sink';
+import { JobSweeper, ResultsSink } from '@sps/results-sink';
 import { runService } from '@sps/runtime';
 
 const config = loadConfig(
@@ -14,6 +14,8 @@ const config = loadConfig(
     ...DatabaseConfig,
     MIGRATE_ON_START: Type.Boolean({ default: true }),
     SINK_GROUP_ID: Type.String({ default: 'sps-sink' }),
+    SINK_SESSION_TIMEOUT_MS: Type.Integer({ minimum: 6_000, maximum: 300_000, default: 30_000 }),
+    SINK_SWEEP_INTERVAL_MS: Type.Integer({ minimum: 100, maximum: 3_600_000, default: 30_000 }),
   }),
 );
 const logger = createLogger({ service: 'sink', level: config.LOG_LEVEL });
@@ -39,23 +41,30 @@ await runService(
     if (config.MIGRATE_ON_START) await migrateToLatest(db);
     const producer = createProducer(kafka);
     await producer.connect();
+    const batching = new BatchingProducer(producer);
     const sink = new ResultsSink({
-      consumer: kafka.consumer({
-        groupId: config.SINK_GROUP_ID,
-        sessionTimeout: 30_000,
-        maxBytesPerPartition: 4 * 1024 * 1024,
-      }),
+      kafka,
+      groupId: config.SINK_GROUP_ID,
+      sessionTimeoutMs: config.SINK_SESSION_TIMEOUT_MS,
       db,
-      topic: topics.results,
-      producer: new BatchingProducer(producer),
-      jobEventsTopic: topics.jobEvents,
+      topics,
+      producer: batching,
       logger,
       registry,
     });
+    const sweeper = new JobSweeper({
+      db,
+      send: (topic, record) => batching.send(topic, record),
+      topic: topics.jobEvents,
+      intervalMs: config.SINK_SWEEP_INTERVAL_MS,
+      logger,
+    });
     await sink.start();
+    sweeper.start();
     logger.info('sink consuming');
     return {
       async stop() {
+        await sweeper.stop();
         await sink.stop();
         await producer.disconnect();
         await db.destroy();

@@ -38,13 +38,14 @@ await runService(
     await ensureTopics(kafka, Object.values(TOPICS), config.KAFKA_TOPIC_PREFIX);
     const db = createDatabase({
       url: config.DATABASE_URL,
-      poolSize: 4,
+      poolSize: config.DATABASE_POOL_SIZE,
       applicationName: 'sps-webhook-dispatcher',
     });
     const producer = createProducer(kafka);
     await producer.connect();
     const dispatcher = new WebhookDispatcher({
-      consumer: kafka.consumer({ groupId: config.WEBHOOK_GROUP_ID }),
+      kafka,
+      groupId: config.WEBHOOK_GROUP_ID,
       producer: new BatchingProducer(producer),
       db,
       topics,
@@ -57,7 +58,7 @@ await runService(
     logger.info('webhook dispatcher consuming');
     return {
       async stop() {
-        await dispatcher.stop();
+        await dispatcher.stop(config.SHUTDOWN_GRACE_MS);
         await producer.disconnect();
         await db.destroy();
       },

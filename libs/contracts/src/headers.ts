@@ -5,8 +5,8 @@ export const HEADERS = {
   contentType: 'content-type',
   replyTopic: 'reply-topic',
   replyPartition: 'reply-partition',
-  dlqReason: 'dlq-reason',
-  dlqErrorCode: 'dlq-error-code',
+  /** When a webhook retry is due (ISO 8601), on records of the delay tiers. */
+  dueAt: 'due-at',
 } as const;
 
 export const JSON_CONTENT_TYPE = 'application/json';

@@ -15,22 +15,32 @@ export class PipelineClient {
     private readonly producer: BatchingProducer,
     private readonly requestsTopic: string,
     private readonly replies: ReplyListener,
+    /**
+     * How long a caller waits for Kafka to acknowledge its request. Past it the call answers 503 at
+     * once (and the record is dropped if it has not left): a broker that is down costs a caller
+     * seconds, not the minute the client would spend retrying.
+     */
+    private readonly produceTimeoutMs = 2_000,
   ) {}
 
   /** Resolves once the request is durably on the requests topic (acks=all). */
   async submit(request: PromptRequestMessage, options: { awaitReply: boolean }): Promise<void> {
     const reply = options.awaitReply ? this.replies.replyAddress : undefined;
-    await this.producer.send(this.requestsTopic, {
-      key: workKey(request),
-      value: jsonValue(request),
-      headers: toHeaders({
-        [HEADERS.correlationId]: request.request_id,
-        [HEADERS.contentType]: JSON_CONTENT_TYPE,
-        [HEADERS.replyTopic]: reply?.topic,
-        [HEADERS.replyPartition]: reply?.partition,
-        ...traceHeaders(),
-      }),
-    });
+    await this.producer.send(
+      this.requestsTopic,
+      {
+        key: workKey(request),
+        value: jsonValue(request),
+        headers: toHeaders({
+          [HEADERS.correlationId]: request.request_id,
+          [HEADERS.contentType]: JSON_CONTENT_TYPE,
+          [HEADERS.replyTopic]: reply?.topic,
+          [HEADERS.replyPartition]: reply?.partition,
+          ...traceHeaders(),
+        }),
+      },
+      { timeoutMs: this.produceTimeoutMs },
+    );
   }
 
   /** Sends and waits; past the deadline a TIMEOUT error names the request id to read later. */

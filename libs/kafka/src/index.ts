@@ -1,23 +1,30 @@
 export { createKafka, type KafkaClientOptions } from './client.js';
-export { ensureTopics } from './topics.js';
-export { BatchingProducer, createProducer } from './producer.js';
+export { ensureTopics, topicPartitionCount } from './topics.js';
 export {
-  ConcurrentConsumer,
-  type ConcurrentConsumerOptions,
-  type MessageHandler,
-} from './concurrent-consumer.js';
+  BatchingProducer,
+  createProducer,
+  type BatchingProducerOptions,
+  type OutgoingRecord,
+  type SendOptions,
+} from './producer.js';
+export { PermanentError, TransientError, classifyError, type ErrorClass } from './errors.js';
+export { backoffDelay, sleepUnlessAborted, type BackoffOptions } from './backoff.js';
+export type { ConsumedRecord, RawRecord, Decoder } from './records.js';
+export { DeadLetters, type DeadLetterReason, type DeadLetterTarget } from './dead-letters.js';
+export { ConcurrentRunner, type ConcurrentRunnerOptions } from './runners/concurrent-runner.js';
+export { BatchRunner, type BatchRunnerOptions } from './runners/batch-runner.js';
+export {
+  DelayedRetryRunner,
+  RetrySchedule,
+  type DelayTier,
+  type DelayedRetryRunnerOptions,
+  type ScheduledRecord,
+} from './runners/delayed-retry-runner.js';
+export type { RetryPolicy } from './runners/record-outcome.js';
 export { PartitionOffsetTracker } from './offset-tracker.js';
 export { fixedPartitionAssigner } from './fixed-partition-assigner.js';
 export { headerValue, toHeaders, jsonValue } from './messages.js';
-export type {
-  Kafka,
-  Consumer,
-  Producer,
-  KafkaMessage,
-  IHeaders,
-  Message,
-  EachBatchPayload,
-  EachMessagePayload,
-} from 'kafkajs';
 export { ReplyListener, type ReplyAddress } from './request-reply.js';
-export { startConsumer } from './start-consumer.js';
+/** The client handle apps pass from `createKafka` to the runners; opaque outside this lib. */
+export type { Kafka as KafkaClient } from 'kafkajs';
+export type { Kafka, Producer } from 'kafkajs';

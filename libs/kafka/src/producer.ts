@@ -1,10 +1,11 @@
-import { Partitioners, type Kafka, type Message, type Producer, type RecordMetadata } from 'kafkajs';
+import { Partitioners, type Kafka, type Message, type Producer } from 'kafkajs';
+import { PermanentError, TransientError, classifyError } from './errors.js';
 
 /**
  * acks=all and idempotence: an acknowledged message is on every in-sync replica, exactly once.
  * The partitioner is murmur2 like the Java client's, so a pipeline producing with the same key
  * from Java, Python (librdkafka's murmur2_random) or here lands on the same partition. Retries
- * stay bounded so that a send to a dead cluster fails (503) instead of hanging; a send that failed
+ * stay bounded so that a send to a dead cluster fails instead of hanging; a send that failed
  * after retrying may still have been written, which the idempotent consumers downstream absorb.
  */
 export function createProducer(kafka: Kafka): Producer {
@@ -13,61 +14,199 @@ export function createProducer(kafka: Kafka): Producer {
     maxInFlightRequests: 1,
     allowAutoTopicCreation: false,
     createPartitioner: Partitioners.DefaultPartitioner,
+    retry: { initialRetryTime: 100, maxRetryTime: 2_000, retries: 8 },
   });
+}
+
+/** What the service produces: no client types. */
+export interface OutgoingRecord {
+  key?: string | Buffer | null;
+  value: string | Buffer | null;
+  headers?: Record<string, string | undefined>;
+  partition?: number;
+}
+
+export interface SendOptions {
+  /** Give up waiting after this long (the record is dropped if it has not left yet). */
+  timeoutMs?: number;
+}
+
+export interface BatchingProducerOptions {
+  /** Records in one produce request at most. */
+  maxBatch?: number;
+  /**
+   * The largest record the topics take, and the most bytes one produce request carries: the
+   * broker checks `max.message.bytes` against a whole record batch of a partition, so a request
+   * under it can never be refused for size. Default: Kafka's default 1,048,588 less headroom.
+   */
+  maxRecordBytes?: number;
+  /** Records waiting to be sent at most; past it a send fails at once (back-pressure). */
+  maxQueued?: number;
 }
 
 interface PendingSend {
   topic: string;
   message: Message;
-  resolve: (metadata: RecordMetadata[]) => void;
+  bytes: number;
+  settled: boolean;
+  resolve: () => void;
   reject: (error: unknown) => void;
 }
 
+// Per record batch and per record framing, generously rounded up.
+const BATCH_OVERHEAD = 128;
+const RECORD_OVERHEAD = 32;
+
 /**
- * Groups the sends made while the previous request is in flight into one produce request.
- * kafkajs sends one request per `send` call, and an idempotent producer allows one request in
- * flight per broker, so without this, throughput is one round trip per message.
+ * Groups the sends made while the previous request is in flight into one produce request
+ * (kafkajs sends one request per `send` call, and an idempotent producer allows one request in
+ * flight per broker, so without this, throughput is one round trip per message). Every record is
+ * checked against the size limit before it is queued, requests are cut under that limit, and a
+ * request the broker refuses is retried record by record so that one bad record fails alone.
  */
 export class BatchingProducer {
   private pending: PendingSend[] = [];
   private flushing = false;
+  private readonly maxBatch: number;
+  private readonly maxRecordBytes: number;
+  private readonly maxQueued: number;
 
   constructor(
     readonly producer: Producer,
-    private readonly maxBatch = 500,
-  ) {}
+    options: BatchingProducerOptions = {},
+  ) {
+    this.maxBatch = options.maxBatch ?? 500;
+    this.maxRecordBytes = options.maxRecordBytes ?? 1_000_000;
+    this.maxQueued = options.maxQueued ?? 20_000;
+  }
 
-  send(topic: string, message: Message): Promise<RecordMetadata[]> {
-    return new Promise((resolve, reject) => {
-      this.pending.push({ topic, message, resolve, reject });
+  get queued(): number {
+    return this.pending.length;
+  }
+
+  send(topic: string, record: OutgoingRecord, options: SendOptions = {}): Promise<void> {
+    const message = toMessage(record);
+    const bytes = recordBytes(message);
+    if (bytes + BATCH_OVERHEAD > this.maxRecordBytes) {
+      return Promise.reject(
+        new PermanentError(
+          'RECORD_TOO_LARGE',
+          `record of ${bytes} bytes for ${topic} is over the ${this.maxRecordBytes}-byte limit`,
+        ),
+      );
+    }
+    if (this.pending.length >= this.maxQueued) {
+      return Promise.reject(new TransientError(`producer queue full (${this.maxQueued} records waiting)`));
+    }
+    return new Promise<void>((resolve, reject) => {
+      const item: PendingSend = { topic, message, bytes, settled: false, resolve, reject };
+      item.resolve = () => settle(item, () => resolve());
+      item.reject = (error) => settle(item, () => reject(error));
+      if (options.timeoutMs !== undefined) {
+        const timer = setTimeout(
+          () => item.reject(new TransientError(`not acknowledged by Kafka within ${options.timeoutMs} ms`)),
+          options.timeoutMs,
+        );
+        timer.unref();
+        const done = item.resolve;
+        const failed = item.reject;
+        item.resolve = () => (clearTimeout(timer), done());
+        item.reject = (error) => (clearTimeout(timer), failed(error));
+      }
+      this.pending.push(item);
       if (!this.flushing) void this.flush();
     });
   }
 
   /** Sends several records and resolves when all are acknowledged. */
-  sendAll(records: { topic: string; message: Message }[]): Promise<RecordMetadata[][]> {
-    return Promise.all(records.map((record) => this.send(record.topic, record.message)));
+  async sendAll(records: { topic: string; record: OutgoingRecord }[], options?: SendOptions): Promise<void> {
+    await Promise.all(records.map(({ topic, record }) => this.send(topic, record, options)));
   }
 
   private async flush(): Promise<void> {
     this.flushing = true;
     try {
       while (this.pending.length > 0) {
-        const batch = this.pending.splice(0, this.maxBatch);
-        const byTopic = new Map<string, Message[]>();
-        for (const item of batch) byTopic.set(item.topic, [...(byTopic.get(item.topic) ?? []), item.message]);
+        const batch = this.takeBatch();
+        if (batch.length === 0) continue;
         try {
-          const metadata = await this.producer.sendBatch({
-            acks: -1,
-            topicMessages: [...byTopic].map(([topic, messages]) => ({ topic, messages })),
-          });
-          for (const item of batch) item.resolve(metadata.filter((m) => m.topicName === item.topic));
+          await this.sendBatch(batch);
+          for (const item of batch) item.resolve();
         } catch (error) {
-          for (const item of batch) item.reject(error);
+          if (batch.length > 1 && classifyError(error) !== 'transient') {
+            // One record may be what the broker refused: each one alone, so the others still go.
+            for (const item of batch) {
+              if (item.settled) continue;
+              await this.sendBatch([item]).then(item.resolve, item.reject);
+            }
+          } else {
+            for (const item of batch) item.reject(error);
+          }
         }
       }
     } finally {
       this.flushing = false;
     }
   }
+
+  /** The next records that fit one request; records whose caller gave up are dropped unsent. */
+  private takeBatch(): PendingSend[] {
+    const batch: PendingSend[] = [];
+    let bytes = BATCH_OVERHEAD;
+    while (this.pending.length > 0 && batch.length < this.maxBatch) {
+      const next = this.pending[0]!;
+      if (next.settled) {
+        this.pending.shift();
+        continue;
+      }
+      if (batch.length > 0 && bytes + next.bytes > this.maxRecordBytes) break;
+      this.pending.shift();
+      batch.push(next);
+      bytes += next.bytes;
+    }
+    return batch;
+  }
+
+  private async sendBatch(batch: PendingSend[]): Promise<void> {
+    const byTopic = new Map<string, Message[]>();
+    for (const item of batch) {
+      const messages = byTopic.get(item.topic);
+      if (messages) messages.push(item.message);
+      else byTopic.set(item.topic, [item.message]);
+    }
+    await this.producer.sendBatch({
+      acks: -1,
+      topicMessages: [...byTopic].map(([topic, messages]) => ({ topic, messages })),
+    });
+  }
+}
+
+function settle(item: PendingSend, action: () => void): void {
+  if (item.settled) return;
+  item.settled = true;
+  action();
+}
+
+function toMessage(record: OutgoingRecord): Message {
+  const headers: Record<string, string> = {};
+  for (const [name, value] of Object.entries(record.headers ?? {}))
+    if (value !== undefined) headers[name] = value;
+  return {
+    key: record.key ?? null,
+    value: record.value,
+    headers,
+    ...(record.partition === undefined ? {} : { partition: record.partition }),
+  };
+}
+
+function recordBytes(message: Message): number {
+  let bytes = RECORD_OVERHEAD + byteLength(message.key) + byteLength(message.value);
+  for (const [name, value] of Object.entries(message.headers ?? {}))
+    bytes += Buffer.byteLength(name) + byteLength(value as string | Buffer | undefined) + 8;
+  return bytes;
+}
+
+function byteLength(value: string | Buffer | null | undefined): number {
+  if (value === null || value === undefined) return 0;
+  return typeof value === 'string' ? Buffer.byteLength(value) : value.length;
 }

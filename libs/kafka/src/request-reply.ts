@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { Kafka, Consumer } from 'kafkajs';
 import type { Logger } from '@sps/observability';
 import { fixedPartitionAssigner } from './fixed-partition-assigner.js';
-import { startConsumer } from './start-consumer.js';
+import { runGroupConsumer } from './runners/consumer-group.js';
 
 export interface ReplyAddress {
   topic: string;
@@ -50,8 +50,7 @@ export class ReplyListener {
       partitionAssigners: [fixedPartitionAssigner(this.topic, partition)],
       sessionTimeout: 30_000,
     });
-    await this.consumer.connect();
-    await startConsumer(
+    await runGroupConsumer(
       this.consumer,
       [this.topic],
       {

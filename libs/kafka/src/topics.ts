@@ -21,10 +21,24 @@ export async function ensureTopics(kafka: Kafka, specs: TopicSpec[], prefix = ''
         configEntries: [
           { name: 'retention.ms', value: String(spec.retentionMs) },
           { name: 'cleanup.policy', value: spec.cleanupPolicy },
+          // Pinned (it is Kafka's default) so that the producer's size check matches the broker's.
+          { name: 'max.message.bytes', value: '1048588' },
         ],
       })),
     });
     return missing.map((spec) => prefix + spec.name);
+  } finally {
+    await admin.disconnect();
+  }
+}
+
+/** Partitions of a topic, from the cluster's metadata (e.g. to check a reply address). */
+export async function topicPartitionCount(kafka: Kafka, topic: string): Promise<number> {
+  const admin = kafka.admin();
+  await admin.connect();
+  try {
+    const metadata = await admin.fetchTopicMetadata({ topics: [topic] });
+    return metadata.topics[0]?.partitions.length ?? 0;
   } finally {
     await admin.disconnect();
   }

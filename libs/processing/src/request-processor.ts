@@ -4,7 +4,6 @@ import {
   JSON_CONTENT_TYPE,
   ServiceError,
   workKey,
-  type DeadLetterMessage,
   type ProviderAttempt,
   type PromptRequestMessage,
   type ResultMessage,
@@ -13,16 +12,18 @@ import {
 } from '@sps/contracts';
 import { cacheIndexes, type JobCancellations, type ResponseCache } from '@sps/cache';
 import {
-  headerValue,
   jsonValue,
   toHeaders,
   type BatchingProducer,
-  type KafkaMessage,
-  type Message,
+  type ConsumedRecord,
+  type DeadLetterReason,
+  type OutgoingRecord,
+  type RawRecord,
 } from '@sps/kafka';
 import type { CompiledSchema, SchemaCompiler, StructuredOutputEngine } from '@sps/llm';
 import type { Logger } from '@sps/observability';
 import { decodeRequest } from './decode-request.js';
+import type { PipelineRequest } from './pipeline-request.js';
 import type { ProcessorMetrics } from './processor-metrics.js';
 import { detectLanguage } from './language.js';
 import { redactPii, restorePii, type Redaction } from './pii.js';
@@ -41,12 +42,6 @@ export interface RequestProcessorDeps {
 
 export interface CachedAnswer {
   output: Omit<StructuredOutput, 'cached'>;
-}
-
-interface Origin {
-  topic: string;
-  partition: number;
-  message: KafkaMessage;
 }
 
 interface Claim {
@@ -84,15 +79,53 @@ export class RequestProcessor {
 
   constructor(private readonly deps: RequestProcessorDeps) {}
 
-  async handle(message: KafkaMessage, source: { topic: string; partition: number }): Promise<void> {
-    const origin = { ...source, message };
+  /** The handler of the processor's runner: one decoded request in, its result published. */
+  async handle(record: ConsumedRecord<PipelineRequest>): Promise<void> {
     const started = performance.now();
-    const decoded = decodeRequest(message.value);
-    if (!decoded.ok) return this.deadLetter(origin, decoded.reason, decoded.requestId, decoded.tenantId);
-    const result = await this.resultFor(decoded.request, started);
+    const { request, reply } = record.value;
+    const result = await this.resultFor(request, started);
     this.deps.metrics.requests.inc({ status: result.status, code: result.error?.code ?? 'OK' });
     this.deps.metrics.duration.observe({ status: result.status }, (performance.now() - started) / 1000);
-    await this.publish(result, origin);
+    await this.publish(result, record.headers[HEADERS.traceparent], reply);
+  }
+
+  /**
+   * After the runner dead-lettered a request (it broke its contract, its reply address points
+   * nowhere, or its result could not be written): answer it as failed with the reason, so that it
+   * never reads as missing — when its ids are usable downstream (the sink keys rows on a uuid).
+   */
+  async refused(record: RawRecord, { code, reason }: DeadLetterReason): Promise<void> {
+    this.deps.metrics.deadLetters.inc();
+    const decoded = decodeRequest(record.value);
+    const ids = decoded.ok
+      ? {
+          requestId: decoded.request.request_id,
+          tenantId: decoded.request.tenant_id,
+          request: decoded.request,
+        }
+      : { requestId: decoded.requestId, tenantId: decoded.tenantId, request: undefined };
+    if (!ids.requestId || !UUID.test(ids.requestId) || !ids.tenantId || ids.tenantId.length > 64) return;
+    const errorCode =
+      code === 'CONTRACT_VIOLATION' || code === 'INVALID_REPLY_ADDRESS'
+        ? 'CONTRACT_VIOLATION'
+        : 'INTERNAL_ERROR';
+    await this.publish(
+      {
+        request_id: ids.requestId,
+        tenant_id: ids.tenantId,
+        ...(ids.request?.job_id ? { job_id: ids.request.job_id, item_index: ids.request.item_index } : {}),
+        status: 'failed',
+        error: { code: errorCode, message: `${code}: ${reason}`.slice(0, 2_000) },
+        prompt: '',
+        request_params: {},
+        attempts: [],
+        processing_time_ms: 0,
+        completed_at: new Date().toISOString(),
+      },
+      record.headers[HEADERS.traceparent],
+      // Never answer a refused reply address; a valid one still gets its answer.
+      code === 'INVALID_REPLY_ADDRESS' ? undefined : replyOf(record.headers),
+    );
   }
 
   private async resultFor(request: PromptRequestMessage, started: number): Promise<ResultMessage> {
@@ -262,72 +295,27 @@ export class RequestProcessor {
     return outcome.status === 'hit' ? outcome.value : undefined;
   }
 
-  private async publish(result: ResultMessage, origin: Origin): Promise<void> {
+  private async publish(
+    result: ResultMessage,
+    traceparent: string | undefined,
+    reply: { topic: string; partition: number } | undefined,
+  ): Promise<void> {
     const headers = toHeaders({
       [HEADERS.correlationId]: result.request_id,
       [HEADERS.contentType]: JSON_CONTENT_TYPE,
-      [HEADERS.traceparent]: headerValue(origin.message.headers, HEADERS.traceparent),
+      [HEADERS.traceparent]: traceparent,
     });
-    const record: Message = { key: result.request_id, value: jsonValue(result), headers };
+    const record: OutgoingRecord = { key: result.request_id, value: jsonValue(result), headers };
     const sends = [this.deps.producer.send(this.deps.topics.results, record)];
-    const replyTopic = headerValue(origin.message.headers, HEADERS.replyTopic);
-    const replyPartition = headerValue(origin.message.headers, HEADERS.replyPartition);
-    if (replyTopic) {
-      sends.push(
-        this.deps.producer.send(replyTopic, {
-          ...record,
-          partition: replyPartition === undefined ? undefined : Number(replyPartition),
-        }),
-      );
-    }
+    if (reply) sends.push(this.deps.producer.send(reply.topic, { ...record, partition: reply.partition }));
     await Promise.all(sends);
   }
+}
 
-  private async deadLetter(
-    origin: Origin,
-    reason: string,
-    requestId?: string,
-    tenantId?: string,
-  ): Promise<void> {
-    this.deps.metrics.deadLetters.inc();
-    this.deps.logger.warn(
-      { topic: origin.topic, partition: origin.partition, offset: origin.message.offset, reason },
-      'dead letter',
-    );
-    const letter: DeadLetterMessage = {
-      reason,
-      error_code: 'CONTRACT_VIOLATION',
-      source: { topic: origin.topic, partition: origin.partition, offset: origin.message.offset },
-      original_value: origin.message.value?.toString('utf8') ?? null,
-      failed_at: new Date().toISOString(),
-    };
-    await this.deps.producer.send(this.deps.topics.requestsDlq, {
-      key: origin.message.key,
-      value: jsonValue(letter),
-      headers: toHeaders({
-        [HEADERS.dlqReason]: reason.slice(0, 1000),
-        [HEADERS.dlqErrorCode]: 'CONTRACT_VIOLATION',
-        [HEADERS.contentType]: JSON_CONTENT_TYPE,
-      }),
-    });
-    // Answer the refusal only when its ids are usable downstream (the sink keys rows on a uuid).
-    if (requestId && UUID.test(requestId) && tenantId && tenantId.length <= 64) {
-      await this.publish(
-        {
-          request_id: requestId,
-          tenant_id: tenantId,
-          status: 'failed',
-          error: { code: 'CONTRACT_VIOLATION', message: reason },
-          prompt: '',
-          request_params: {},
-          attempts: [],
-          processing_time_ms: 0,
-          completed_at: new Date().toISOString(),
-        },
-        origin,
-      );
-    }
-  }
+function replyOf(headers: Record<string, string>): { topic: string; partition: number } | undefined {
+  const topic = headers[HEADERS.replyTopic];
+  const partition = Number(headers[HEADERS.replyPartition]);
+  return topic && Number.isInteger(partition) ? { topic, partition } : undefined;
 }
 
 function languageOf(data: unknown): string {

@@ -1,167 +1,119 @@
-import { setTimeout as sleep } from 'node:timers/promises';
-import { randomUUID } from 'node:crypto';
-import { compileContract, ResultMessage, type JobEventMessage } from '@sps/contracts';
+import { compileContract, ResultMessage } from '@sps/contracts';
+import type { Database } from '@sps/db';
 import {
-  insertResults,
-  jobsAwaitingEvent,
-  markEventEmitted,
-  recordJobProgress,
-  type Database,
-} from '@sps/db';
-import {
-  jsonValue,
-  startConsumer,
+  BatchRunner,
+  DeadLetters,
+  PermanentError,
   type BatchingProducer,
-  type Consumer,
-  type EachBatchPayload,
+  type KafkaClient,
+  type RawRecord,
 } from '@sps/kafka';
 import type { Logger } from '@sps/observability';
 import { Counter, Gauge, type Registry } from 'prom-client';
+import { classifyStorageError, refusedResult, storeResults, type StoreResultsDeps } from './store-results.js';
 
 export interface ResultsSinkOptions {
-  consumer: Consumer;
+  kafka: KafkaClient;
+  groupId: string;
   db: Database;
-  topic: string;
+  topics: { results: string; resultsDlq: string; jobEvents: string };
   producer: BatchingProducer;
-  jobEventsTopic: string;
   logger: Logger;
   registry: Registry;
+  sessionTimeoutMs?: number;
   maxBackoffMs?: number;
 }
 
 const checkResult = compileContract(ResultMessage);
 
-/**
- * The only writer of results into Postgres. Each fetched batch becomes one multi-row insert;
- * its offsets are committed only after the insert committed. While Postgres is down the sink
- * keeps retrying the same batch with backoff (heartbeating, committing nothing), then resumes.
- */
+/** Results from `sps.results.v1` into Postgres, through the batch runner. */
 export class ResultsSink {
-  private readonly rows: Counter;
-  private readonly dbDown: Gauge;
-  private readonly rejected: Counter;
+  private readonly runner: BatchRunner<ResultMessage>;
+  private readonly store: StoreResultsDeps;
 
-  constructor(private readonly options: ResultsSinkOptions) {
+  constructor(options: ResultsSinkOptions) {
     const registers = [options.registry];
-    this.rows = new Counter({
+    const rows = new Counter({
       name: 'sps_sink_rows_inserted_total',
       help: 'request_logs rows inserted',
       registers,
     });
-    this.rejected = new Counter({
-      name: 'sps_sink_rejected_total',
-      help: 'results that broke their contract',
+    const deadLetters = new Counter({
+      name: 'sps_sink_dead_letters_total',
+      help: 'results sent to the results DLQ, by reason',
+      labelNames: ['code'],
       registers,
     });
-    this.dbDown = new Gauge({
+    const dbDown = new Gauge({
       name: 'sps_sink_database_unavailable',
       help: '1 while inserts fail',
       registers,
     });
-  }
-
-  async start(): Promise<void> {
-    const { consumer, topic } = this.options;
-    await startConsumer(consumer, [topic], {
-      autoCommit: false,
-      eachBatchAutoResolve: false,
-      partitionsConsumedConcurrently: 3,
-      eachBatch: (payload) => this.writeBatch(payload),
-    });
-  }
-
-  async stop(): Promise<void> {
-    await this.options.consumer.disconnect();
-  }
-
-  private async store(results: ResultMessage[]): Promise<void> {
-    const inserted = await this.options.db.transaction().execute(async (trx) => {
-      const fresh = await insertResults(trx, results);
-      const items = fresh
-        .filter((r) => r.job_id)
-        .map((r) => ({ jobId: r.job_id!, succeeded: r.status === 'succeeded' }));
-      await recordJobProgress(trx, items);
-      return fresh;
-    });
-    this.rows.inc(inserted.length);
-    const jobIds = [...new Set(results.flatMap((r) => (r.job_id ? [r.job_id] : [])))];
-    const ended = await jobsAwaitingEvent(this.options.db, jobIds);
-    if (ended.length === 0) return;
-    await Promise.all(
-      ended.map((job) =>
-        this.options.producer.send(this.options.jobEventsTopic, {
-          key: job.id,
-          value: jsonValue(jobEvent(job)),
-        }),
+    this.store = {
+      db: options.db,
+      outcomes: {
+        db: options.db,
+        topic: options.topics.jobEvents,
+        send: (topic, record) => options.producer.send(topic, record),
+      },
+    };
+    this.runner = new BatchRunner<ResultMessage>({
+      kafka: options.kafka,
+      groupId: options.groupId,
+      topics: [options.topics.results],
+      logger: options.logger,
+      sessionTimeoutMs: options.sessionTimeoutMs,
+      maxBytesPerPartition: 4 * 1024 * 1024,
+      decode: decodeResult,
+      handleBatch: async (records) => {
+        rows.inc(
+          await storeResults(
+            this.store,
+            records.map((r) => r.value),
+          ),
+        );
+      },
+      classify: classifyStorageError,
+      retry: { capMs: options.maxBackoffMs ?? 5_000 },
+      deadLetters: new DeadLetters(
+        options.producer,
+        { topic: options.topics.resultsDlq, stage: 'sink' },
+        options.logger,
+        (code) => deadLetters.inc({ code }),
       ),
-    );
-    await markEventEmitted(
-      this.options.db,
-      ended.map((job) => job.id),
-    );
-  }
-
-  private async writeBatch({ batch, resolveOffset, heartbeat, isRunning, isStale }: EachBatchPayload) {
-    if (batch.messages.length === 0) return;
-    const results = batch.messages.flatMap((message) => {
-      const check = checkResult(safeParse(message.value?.toString('utf8')));
-      if (check.ok) return [check.value];
-      this.rejected.inc();
-      this.options.logger.error(
-        { offset: message.offset, errors: check.errors },
-        'result breaks its contract; skipped',
-      );
-      return [];
+      onRefused: (record, { reason }) => this.storeRefusal(record, reason),
+      onDependencyDown: (down) => dbDown.set(down ? 1 : 0),
     });
-    for (let attempt = 0; ; attempt++) {
-      if (!isRunning() || isStale()) return; // uncommitted: redelivered to whoever owns the partition
-      try {
-        await this.store(results);
-        this.dbDown.set(0);
-        break;
-      } catch (error) {
-        this.dbDown.set(1);
-        const backoff = Math.min(200 * 2 ** attempt, this.options.maxBackoffMs ?? 5_000);
-        this.options.logger.warn({ err: error, attempt, backoff }, 'insert failed; retrying the batch');
-        await heartbeat();
-        await sleep(backoff);
-      }
-    }
-    resolveOffset(batch.lastOffset());
-    const next = (BigInt(batch.lastOffset()) + 1n).toString();
-    await this.options.consumer.commitOffsets([
-      { topic: batch.topic, partition: batch.partition, offset: next },
-    ]);
-    await heartbeat();
+  }
+
+  start(): Promise<void> {
+    return this.runner.start();
+  }
+
+  stop(): Promise<void> {
+    return this.runner.stop();
+  }
+
+  private async storeRefusal(record: RawRecord, reason: string): Promise<void> {
+    const failed = refusedResult(parseLoosely(record.value), reason);
+    if (failed) await storeResults(this.store, [failed]);
   }
 }
 
-function safeParse(text: string | undefined): unknown {
+function decodeResult(record: RawRecord): ResultMessage {
+  const check = checkResult(parseLoosely(record.value));
+  if (check.ok) return check.value;
+  throw new PermanentError(
+    'CONTRACT_VIOLATION',
+    check.errors.map((e) => `${e.path}: ${e.message}`).join('; ') || 'value is not JSON',
+  );
+}
+
+function parseLoosely(value: Buffer | null): Partial<ResultMessage> {
   try {
-    return JSON.parse(text ?? '');
+    const parsed: unknown = JSON.parse(value?.toString('utf8') ?? '');
+    return parsed && typeof parsed === 'object' ? (parsed as Partial<ResultMessage>) : {};
   } catch {
-    return undefined;
+    return {};
   }
-}
-
-function jobEvent(job: {
-  id: string;
-  tenant_id: string;
-  status: string;
-  webhook_url: string | null;
-  total_items: number;
-  completed_items: number;
-  failed_items: number;
-}): JobEventMessage {
-  const status = job.status as JobEventMessage['status'];
-  return {
-    event_id: randomUUID(),
-    type: `job.${status}`,
-    job_id: job.id,
-    tenant_id: job.tenant_id,
-    status,
-    ...(job.webhook_url ? { webhook_url: job.webhook_url } : {}),
-    summary: { total: job.total_items, successful: job.completed_items, failed: job.failed_items },
-    occurred_at: new Date().toISOString(),
-  };
 }

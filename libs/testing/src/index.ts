@@ -8,3 +8,4 @@ export {
 export { generateInstance } from './fake-provider/generate-instance.js';
 export { resolveTestEndpoints, type TestEndpoints } from './endpoints.js';
 export { spawnService, freePort, type RunningService } from './spawn-service.js';
+export { startPrivateKafka, type PrivateKafka } from './private-kafka.js';

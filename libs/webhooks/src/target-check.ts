@@ -1,7 +1,10 @@
 import { lookup } from 'node:dns/promises';
 import ipaddr from 'ipaddr.js';
 
-export type TargetCheck = { ok: true; addresses: string[] } | { ok: false; reason: string };
+export type TargetCheck =
+  | { ok: true; addresses: string[] }
+  /** `transient`: the name did not resolve now, which may change (a delivery retries it). */
+  | { ok: false; reason: string; transient?: boolean };
 
 /**
  * A webhook target must be http(s) and resolve only to public unicast addresses (ipaddr.js
@@ -27,7 +30,7 @@ export async function checkWebhookTarget(url: string, allowlist: string[] = []):
       ? [host]
       : (await lookup(host, { all: true, verbatim: true })).map((a) => a.address);
   } catch {
-    return { ok: false, reason: `host ${host} does not resolve` };
+    return { ok: false, reason: `host ${host} does not resolve`, transient: true };
   }
   const blocked = addresses.find((address) => ipaddr.process(address).range() !== 'unicast');
   if (blocked)

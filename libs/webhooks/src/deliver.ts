@@ -1,0 +1,115 @@
+import type { JobEventMessage } from '@sps/contracts';
+import type { Database } from '@sps/db';
+import { signPayload } from './sign.js';
+import { checkWebhookTarget } from './target-check.js';
+
+export interface DeliveryDeps {
+  db: Database;
+  timeoutMs: number;
+  allowlist: string[];
+}
+
+export type DeliveryOutcome =
+  | { kind: 'delivered' }
+  /** Already delivered under this event id (a duplicate event): nothing was sent. */
+  | { kind: 'duplicate' }
+  /** Worth another try later. */
+  | { kind: 'failed'; error: string }
+  /** Never worth another try (a private target, no signing secret). */
+  | { kind: 'refused'; error: string };
+
+/**
+ * One signed delivery attempt of a job outcome (Standard Webhooks, with the key's secret),
+ * recorded in webhook_deliveries whatever its outcome. A plain function of the event and the
+ * attempt number: the dispatcher decides about retries.
+ */
+export async function deliver(
+  deps: DeliveryDeps,
+  event: JobEventMessage,
+  attempt: number,
+): Promise<DeliveryOutcome> {
+  const { db } = deps;
+  const url = event.webhook_url!;
+  if (await alreadyDelivered(db, event.event_id)) return { kind: 'duplicate' };
+  const started = performance.now();
+  const record = async (fields: {
+    status_code: number | null;
+    outcome: 'delivered' | 'failed' | 'refused';
+    error: string | null;
+  }) =>
+    db
+      .insertInto('webhook_deliveries')
+      .values({
+        tenant_id: event.tenant_id,
+        job_id: event.job_id,
+        event_id: event.event_id,
+        attempt,
+        url,
+        latency_ms: Math.round(performance.now() - started),
+        ...fields,
+      })
+      .onConflict((oc) => oc.columns(['event_id', 'attempt']).doNothing())
+      .execute();
+
+  const target = await checkWebhookTarget(url, deps.allowlist);
+  if (!target.ok) {
+    const error = `target ${target.reason}`;
+    await record({ status_code: null, outcome: target.transient ? 'failed' : 'refused', error });
+    return target.transient ? { kind: 'failed', error } : { kind: 'refused', error };
+  }
+  const secret = await signingSecret(db, event);
+  if (!secret) {
+    await record({ status_code: null, outcome: 'refused', error: 'no signing secret for the job' });
+    return { kind: 'refused', error: 'no signing secret' };
+  }
+  const payload = JSON.stringify({ type: event.type, timestamp: event.occurred_at, data: event });
+  try {
+    const response = await fetch(url, {
+      method: 'POST',
+      redirect: 'manual', // a redirect could point anywhere, private ranges included
+      signal: AbortSignal.timeout(deps.timeoutMs),
+      headers: {
+        'content-type': 'application/json',
+        'user-agent': 'sps-webhooks/1',
+        ...signPayload(secret, event.event_id, payload),
+      },
+      body: payload,
+    });
+    await response.body?.cancel();
+    const delivered = response.status >= 200 && response.status < 300;
+    await record({
+      status_code: response.status,
+      outcome: delivered ? 'delivered' : 'failed',
+      error: delivered ? null : `HTTP ${response.status}`,
+    });
+    return delivered ? { kind: 'delivered' } : { kind: 'failed', error: `HTTP ${response.status}` };
+  } catch (failure) {
+    const error =
+      (failure as Error).name === 'TimeoutError'
+        ? `timed out after ${deps.timeoutMs} ms`
+        : (failure as Error).message;
+    await record({ status_code: null, outcome: 'failed', error });
+    return { kind: 'failed', error };
+  }
+}
+
+async function alreadyDelivered(db: Database, eventId: string): Promise<boolean> {
+  const row = await db
+    .selectFrom('webhook_deliveries')
+    .select('attempt')
+    .where('event_id', '=', eventId)
+    .where('outcome', '=', 'delivered')
+    .executeTakeFirst();
+  return row !== undefined;
+}
+
+async function signingSecret(db: Database, event: JobEventMessage): Promise<string | undefined> {
+  const row = await db
+    .selectFrom('jobs')
+    .innerJoin('api_keys', 'api_keys.id', 'jobs.api_key_id')
+    .select('api_keys.webhook_secret')
+    .where('jobs.id', '=', event.job_id)
+    .where('jobs.tenant_id', '=', event.tenant_id)
+    .executeTakeFirst();
+  return row?.webhook_secret ?? undefined;
+}
