@@ -3,6 +3,7 @@ import {
   HEADERS,
   JSON_CONTENT_TYPE,
   ServiceError,
+  normalizeText,
   workKey,
   type ProviderAttempt,
   type PromptRequestMessage,
@@ -245,8 +246,10 @@ export class RequestProcessor {
       this.deps.metrics.tokens.inc({ provider: attempt.provider, direction: 'in' }, attempt.tokens_in);
       this.deps.metrics.tokens.inc({ provider: attempt.provider, direction: 'out' }, attempt.tokens_out);
     }
-    const data =
-      redaction && options.restore_pii ? restorePii(answer.data, redaction.originals) : answer.data;
+    // Model text is not the caller's fault: NUL and lone surrogates become U+FFFD (see text-hygiene).
+    const data = normalizeText(
+      redaction && options.restore_pii ? restorePii(answer.data, redaction.originals) : answer.data,
+    );
     const xml = request.format === 'xml';
     const output: CachedAnswer['output'] = {
       data: xml ? toXml(data) : data,

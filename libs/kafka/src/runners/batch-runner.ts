@@ -1,5 +1,4 @@
 import type { Consumer, EachBatchPayload } from 'kafkajs';
-import type { Logger } from '@sps/observability';
 import { backoffDelay, sleepUnlessAborted } from '../backoff.js';
 import type { DeadLetterReason, DeadLetters } from '../dead-letters.js';
 import { classifyError, PermanentError, type ErrorClass } from '../errors.js';

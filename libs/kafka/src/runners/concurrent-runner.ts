@@ -176,11 +176,11 @@ export class ConcurrentRunner<T> {
   /** Resumes capacity-paused partitions once there is room again (with slack, to avoid refetch churn). */
   private resumeIfRoom(): void {
     if (this.pausedForCapacity.size === 0 || this.abort.signal.aborted) return;
-    if (this.inFlight > Math.floor(this.options.maxInFlight * 0.75)) return;
+    if (this.inFlight >= Math.ceil(this.options.maxInFlight * 0.75)) return;
     const resumable: Paused[] = [];
     for (const [key, paused] of this.pausedForCapacity) {
       const span = this.trackers.get(key)?.inFlight ?? 0;
-      if (span > Math.floor(this.maxSpan * 0.75)) continue;
+      if (span >= Math.ceil(this.maxSpan * 0.75)) continue;
       this.pausedForCapacity.delete(key);
       resumable.push(paused);
     }

@@ -9,6 +9,12 @@ export interface GroupOptions {
   sessionTimeoutMs?: number;
   maxBytesPerPartition?: number;
   /**
+   * Longest a fetch waits on the broker for data, and how long the client sleeps while every
+   * partition is paused. Runners pause partitions to wait (for room, for a due time), and a resumed
+   * partition is read only once this passes: kept short so that resuming is prompt.
+   */
+  maxWaitTimeMs?: number;
+  /**
    * Called when the client gives up on the group for good (a crash it will not restart from).
    * The process must not stay alive and idle: the default exits so that a supervisor restarts it.
    */
@@ -23,6 +29,7 @@ export function createGroupConsumer(options: GroupOptions): Consumer {
     sessionTimeout,
     heartbeatInterval: Math.max(500, Math.floor(sessionTimeout / 10)),
     maxBytesPerPartition: options.maxBytesPerPartition ?? 1024 * 1024,
+    maxWaitTimeInMs: options.maxWaitTimeMs ?? 100,
     // A broker that is away for minutes is waited for: the client restarts the consumer itself.
     retry: { initialRetryTime: 300, maxRetryTime: 10_000, retries: Number.MAX_SAFE_INTEGER },
   });
