@@ -49,6 +49,9 @@ export class ReplyListener {
       groupId: `sps-ingest-replies-${this.instanceId}`,
       partitionAssigners: [fixedPartitionAssigner(this.topic, partition)],
       sessionTimeout: 30_000,
+      maxWaitTimeInMs: 100,
+      // A broker that is away is waited for: replies must flow again by themselves once it is back.
+      retry: { initialRetryTime: 300, maxRetryTime: 5_000, retries: Number.MAX_SAFE_INTEGER },
     });
     await runGroupConsumer(
       this.consumer,
