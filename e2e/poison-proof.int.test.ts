@@ -126,6 +126,51 @@ describe('a bad record fails alone (real Kafka, Postgres, Redis; fake provider)'
     expect(JSON.parse(letter.value)).toEqual(bad); // the original, untouched, for replay
   });
 
+  it('validates a catastrophic pattern in linear time: the request ends in its budget, others keep their latency', async () => {
+    const analyze = async (prompt: string, schema?: unknown) => {
+      const started = performance.now();
+      const response = await call('/v1/analyze', {
+        prompt,
+        ...(schema ? { schema } : {}),
+        options: { bypass_cache: true, timeout_ms: 10_000 },
+      });
+      return { status: response.status, body: await json(response), ms: performance.now() - started };
+    };
+    const baseline = [];
+    for (let i = 0; i < 10; i++) baseline.push(await analyze(`usual latency ${i} ${Date.now()}`));
+    const tag = `catastrophic-${Date.now()}`;
+    // Every attempt (first answer and re-asks) answers 50 a's against (a+)+b: 2^50 steps on a backtracking engine.
+    pipeline.fake.script(
+      ...Array.from({ length: 6 }, () => ({
+        kind: 'text' as const,
+        text: JSON.stringify({ code: 'a'.repeat(50) }),
+        forPrompt: tag,
+      })),
+    );
+    const schema = {
+      type: 'object',
+      properties: { code: { type: 'string', pattern: '(a+)+b' } },
+      required: ['code'],
+    };
+    const [hostile, ...meanwhile] = await Promise.all([
+      analyze(`${tag} give me a code`, schema),
+      ...Array.from({ length: 10 }, (_, i) => analyze(`meanwhile ${i} ${Date.now()}`)),
+    ]);
+    expect(hostile!.status).toBe(422);
+    expect(hostile!.body.error.code).toBe('VALIDATION_FAILED');
+    expect(JSON.stringify(hostile!.body.error)).toContain('pattern');
+    expect(hostile!.ms).toBeLessThan(5_000);
+    expect(meanwhile.every((r) => r.status === 200)).toBe(true);
+    const worst = (list: { ms: number }[]) => Math.max(...list.map((r) => r.ms));
+    console.info('catastrophic pattern', {
+      hostile_ms: Math.round(hostile!.ms),
+      baseline_worst_ms: Math.round(worst(baseline)),
+      meanwhile_worst_ms: Math.round(worst(meanwhile)),
+    });
+    // Eleven calls at once instead of one at a time: allow the queueing, not a frozen event loop.
+    expect(worst(meanwhile)).toBeLessThan(worst(baseline) * 3 + 500);
+  });
+
   it('stores every result of a sink partition around ones Postgres refuses; those read as failed', async () => {
     const result = (id: string, fields: Partial<ResultMessage> = {}): ResultMessage => ({
       request_id: id,

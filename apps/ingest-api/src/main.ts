@@ -3,9 +3,16 @@ import { CommonConfig, DatabaseConfig, KafkaConfig, RedisConfig, loadConfig } fr
 import { TOPICS, topicNames } from '@sps/contracts';
 import { createRedis } from '@sps/cache';
 import { createDatabase, migrateToLatest } from '@sps/db';
-import { buildServer, PipelineClient } from '@sps/http-api';
+import { buildServer, JobPublicationResumer, PipelineClient } from '@sps/http-api';
 import { SchemaCompiler } from '@sps/llm';
-import { BatchingProducer, ReplyListener, createKafka, createProducer, ensureTopics } from '@sps/kafka';
+import {
+  BatchingProducer,
+  ReplyListener,
+  createKafka,
+  createProducer,
+  ensureTopics,
+  kafkaHealthProbe,
+} from '@sps/kafka';
 import { createLogger, createMetricsRegistry } from '@sps/observability';
 import { runService } from '@sps/runtime';
 import { sql } from 'kysely';
@@ -22,6 +29,22 @@ const config = loadConfig(
     WEBHOOK_ALLOWLIST: Type.String({
       default: '',
       description: 'comma-separated hosts allowed although private',
+    }),
+    KAFKA_PRODUCE_TIMEOUT_MS: Type.Integer({
+      minimum: 100,
+      maximum: 60_000,
+      default: 2_000,
+      description: 'how long a request waits for Kafka before it is answered 503',
+    }),
+    JOB_RESUME_INTERVAL_MS: Type.Integer({
+      minimum: 100,
+      default: 10_000,
+      description: 'how often unpublished jobs are looked for',
+    }),
+    JOB_RESUME_AFTER_MS: Type.Integer({
+      minimum: 0,
+      default: 30_000,
+      description: 'age from which a job whose items were never all queued is published again',
     }),
   }),
 );
@@ -49,6 +72,13 @@ await runService(
     await producer.connect();
     const replies = new ReplyListener(kafka, topics.replies, logger);
     await replies.start();
+    const pipeline = new PipelineClient(
+      // Bounded: with the broker away, callers are answered 503 at once rather than queued.
+      new BatchingProducer(producer, { maxQueued: 5_000 }),
+      topics.requests,
+      replies,
+      config.KAFKA_PRODUCE_TIMEOUT_MS,
+    );
     const app = await buildServer({
       logger,
       db,
@@ -57,20 +87,25 @@ await runService(
       version: process.env.npm_package_version ?? '0.1.0',
       webhookAllowlist: config.WEBHOOK_ALLOWLIST.split(',').filter(Boolean),
       schemaCompiler: new SchemaCompiler(),
-      pipeline: new PipelineClient(new BatchingProducer(producer), topics.requests, replies),
+      pipeline,
       healthChecks: {
         postgres: () => sql`select 1`.execute(db),
         redis: () => redis.ping(),
-        kafka: async () => {
-          const admin = kafka.admin();
-          await admin.connect();
-          await admin.describeCluster().finally(() => admin.disconnect());
-        },
+        kafka: kafkaHealthProbe(kafka),
       },
     });
     await app.listen({ host: config.HOST, port: config.PORT });
+    const resumer = new JobPublicationResumer({
+      db,
+      pipeline,
+      logger,
+      intervalMs: config.JOB_RESUME_INTERVAL_MS,
+      resumeAfterMs: config.JOB_RESUME_AFTER_MS,
+    });
+    resumer.start();
     return {
       async stop() {
+        await resumer.stop();
         await app.close(); // stops accepting; in-flight requests finish first
         await replies.stop();
         await producer.disconnect();

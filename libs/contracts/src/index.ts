@@ -8,3 +8,4 @@ export * from './topics.js';
 export * from './headers.js';
 export { compileContract, type ContractCheck } from './compile-contract.js';
 export * from './work-key.js';
+export * from './text-hygiene.js';

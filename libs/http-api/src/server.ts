@@ -14,6 +14,7 @@ import { httpMetrics } from './plugins/http-metrics.js';
 import { openapi } from './plugins/openapi.js';
 import { rateLimit } from './plugins/rate-limit.js';
 import { requestIdFrom, requestIdHeader } from './plugins/request-id.js';
+import { textHygiene } from './plugins/text-hygiene.js';
 import { analyzeRoutes } from './routes/analyze.js';
 import { batchRoutes } from './routes/batch.js';
 import { jobRoutes } from './routes/jobs.js';
@@ -54,6 +55,7 @@ export async function buildServer(deps: ServerDeps) {
   app.addSchema(StructuredResponse);
   await app.register(errorEnvelope);
   await app.register(requestIdHeader);
+  await app.register(textHygiene); // before any route validates or walks a body
   await app.register(openapi, { version: deps.version });
   await app.register(httpMetrics, { registry: deps.registry });
   await app.register(healthRoutes, { version: deps.version, checks: deps.healthChecks });

@@ -1,5 +1,5 @@
 export { createKafka, type KafkaClientOptions } from './client.js';
-export { ensureTopics, topicPartitionCount } from './topics.js';
+export { ensureTopics, kafkaHealthProbe, topicPartitionCount } from './topics.js';
 export {
   BatchingProducer,
   createProducer,

@@ -43,3 +43,40 @@ export async function topicPartitionCount(kafka: Kafka, topic: string): Promise<
     await admin.disconnect();
   }
 }
+
+/**
+ * A health probe that keeps one admin connection instead of opening one per call (a probe every
+ * few seconds would otherwise churn connections on the broker), bounded in time.
+ */
+export function kafkaHealthProbe(kafka: Kafka, timeoutMs = 2_000): () => Promise<void> {
+  let admin: ReturnType<Kafka['admin']> | undefined;
+  return async () => {
+    const probe = async () => {
+      if (!admin) {
+        const fresh = kafka.admin();
+        await fresh.connect();
+        admin = fresh;
+      }
+      await admin.describeCluster();
+    };
+    let timer: NodeJS.Timeout | undefined;
+    try {
+      await Promise.race([
+        probe(),
+        new Promise((_, reject) => {
+          timer = setTimeout(
+            () => reject(new Error(`Kafka did not answer within ${timeoutMs} ms`)),
+            timeoutMs,
+          );
+        }),
+      ]);
+    } catch (error) {
+      const stale = admin;
+      admin = undefined; // reconnect on the next probe
+      void stale?.disconnect().catch(() => undefined);
+      throw error;
+    } finally {
+      clearTimeout(timer);
+    }
+  };
+}

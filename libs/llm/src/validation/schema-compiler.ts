@@ -8,6 +8,9 @@ import ajvDraft04Module from 'ajv-draft-04';
 import addFormatsModule from 'ajv-formats';
 import { ServiceError, contentHash, type ErrorDetail } from '@sps/contracts';
 import { META_SCHEMA_URI, detectDraft, type JsonSchemaDraft } from './draft.js';
+import { PatternError, lenientRegExp, linearRegExp } from './linear-regexp.js';
+
+export { lenientRegExp };
 
 // CommonJS packages: under Node's ESM loader the default import is `module.exports` itself, under
 // bundlers it may be the `.default` property. Accept both.
@@ -22,37 +25,46 @@ const draft06MetaSchema = require('ajv/dist/refs/json-schema-draft-06.json') as 
 export interface CompiledSchema {
   hash: string;
   schema: Record<string, unknown>;
+  /**
+   * The errors of one instance, `[]` when it is valid. Validating one instance has a time budget: when
+   * it took longer, the result is a single error (message starting with EVALUATION_FAILURE_PREFIX and
+   * containing VALIDATION_BUDGET_EXCEEDED), whatever ajv found.
+   */
   validate(instance: unknown): ErrorDetail[];
 }
 
 export interface SchemaCompilerOptions {
   /** Compiled schemas kept (least recently used evicted first). Default 1000. */
   maxEntries?: number;
+  /**
+   * Longest time validating one instance may take, in milliseconds (default 250). Validation is
+   * synchronous and cannot be interrupted: it is measured, and an instance that took longer is not
+   * accepted. With patterns on a linear-time engine the worst case is linear in instance size × schema
+   * size; the budget bounds what a huge answer or a costly schema may cost per attempt.
+   */
+  validationBudgetMs?: number;
 }
+
+export const DEFAULT_VALIDATION_BUDGET_MS = 250;
 
 /**
- * Regular expressions for `pattern`, `patternProperties` and the `regex` format: Unicode mode when the
- * source is valid there (so `\p{L}` and astral characters behave as JSON Schema intends), otherwise
- * ECMA-262 non-Unicode mode (Annex B), which real-world schemas written for other engines rely on
- * (`\-`, `[\w-.]`, `{`, ...). Only a source invalid in both modes is an error.
+ * `pattern` and `patternProperties` run on RE2 (linear time, see linear-regexp.ts), never on V8's
+ * backtracking engine: a caller's `(a+)+b` would otherwise freeze the event loop on a long answer.
  */
-export function lenientRegExp(source: string, flags = ''): RegExp {
-  try {
-    return new RegExp(source, flags.includes('u') ? flags : `${flags}u`);
-  } catch {
-    return new RegExp(source, flags.replace('u', ''));
-  }
-}
-
 const regExpEngine: RegExpEngine = Object.assign(
-  (source: string, flags: string) => lenientRegExp(source, flags),
+  (source: string, flags: string) => linearRegExp(source, flags),
   {
     // Only used when generating standalone code, which this service never does.
-    code: 'new RegExp',
+    code: 'linearRegExp',
   },
 );
 
-/** The `regex` format accepts what `pattern` accepts (ajv-formats' own version rejects non-Unicode patterns). */
+/**
+ * The `regex` format accepts what `pattern` accepts as ECMA-262 syntax (ajv-formats' own version
+ * rejects non-Unicode patterns). It stays on V8 because it is a syntax check only: the instance is
+ * compiled, never executed against any input, so it cannot backtrack. (A pattern that uses what RE2
+ * cannot run, e.g. a backreference, is still a valid `regex`.)
+ */
 function isRegex(value: string): boolean {
   if (/[^\\]\\Z/.test(value)) return false; // `\Z` is not ECMA-262 (same rule as ajv-formats)
   try {
@@ -102,12 +114,19 @@ export class SchemaCompiler {
   private readonly cache = new Map<string, CompiledSchema>();
   private readonly instances = new Map<JsonSchemaDraft, AjvCore>();
   private readonly maxEntries: number;
+  private readonly validationBudgetMs: number;
   private hitCount = 0;
   private missCount = 0;
 
   constructor(options: number | SchemaCompilerOptions = {}) {
-    const maxEntries = typeof options === 'number' ? options : (options.maxEntries ?? 1_000);
+    const { maxEntries = 1_000, validationBudgetMs = DEFAULT_VALIDATION_BUDGET_MS } =
+      typeof options === 'number' ? { maxEntries: options } : options;
+    if (!(validationBudgetMs > 0))
+      throw new RangeError(
+        `validationBudgetMs must be a positive number of milliseconds, not ${validationBudgetMs}`,
+      );
     this.maxEntries = Math.max(1, maxEntries);
+    this.validationBudgetMs = validationBudgetMs;
   }
 
   /** Cache statistics (for tests and metrics). */
@@ -131,11 +150,13 @@ export class SchemaCompiler {
     }
     const { draft, dialect } = detectDraft(schema);
     const prepared = prepareSchema(schema, draft, dialect);
+    checkPatterns(prepared);
     const validateFn = this.compileWith(draft, prepared);
+    const budgetMs = this.validationBudgetMs;
     const compiled: CompiledSchema = {
       hash,
       schema,
-      validate: (instance) => runValidation(validateFn, instance),
+      validate: (instance) => runValidation(validateFn, instance, budgetMs),
     };
     while (this.cache.size >= this.maxEntries) this.cache.delete(this.cache.keys().next().value!);
     this.cache.set(hash, compiled);
@@ -181,16 +202,99 @@ export class SchemaCompiler {
   }
 }
 
-/** Prefix of the single error reported when ajv itself fails while validating (e.g. unbounded recursion). */
+/**
+ * Prefix of the single error reported when an instance could not be checked: ajv itself failed while
+ * validating (e.g. unbounded recursion), or validation took longer than its budget.
+ */
 export const EVALUATION_FAILURE_PREFIX = 'schema could not be evaluated: ';
 
-function runValidation(validateFn: ValidateFunction, instance: unknown): ErrorDetail[] {
+/** In the message of the single error reported when validating one instance exceeded its budget. */
+export const VALIDATION_BUDGET_EXCEEDED = 'validation exceeded its';
+
+function runValidation(validateFn: ValidateFunction, instance: unknown, budgetMs: number): ErrorDetail[] {
+  const started = performance.now();
+  let errors: ErrorDetail[];
   try {
-    return validateFn(instance) ? [] : (validateFn.errors ?? []).map(toErrorDetail);
+    errors = validateFn(instance) ? [] : (validateFn.errors ?? []).map(toErrorDetail);
   } catch (error) {
     // Never let a validator crash the caller: an answer that cannot be checked is not accepted.
     return [{ path: '$', message: `${EVALUATION_FAILURE_PREFIX}${(error as Error).message}` }];
   }
+  const elapsedMs = performance.now() - started;
+  if (elapsedMs > budgetMs) {
+    // Not accepted even if valid: the attempt fails like an invalid answer, so the engine's bounded
+    // retries (with this message as feedback) and provider fallback apply; nothing retries forever.
+    return [
+      {
+        path: '$',
+        message: `${EVALUATION_FAILURE_PREFIX}${VALIDATION_BUDGET_EXCEEDED} ${budgetMs} ms budget (took ${elapsedMs.toFixed(1)} ms); the answer is too large to check against this schema`,
+      },
+    ];
+  }
+  return errors;
+}
+
+/**
+ * Every `pattern` and `patternProperties` key of the schema ajv compiles must run on the linear-time
+ * engine: one INVALID_SCHEMA names each that cannot, by its JSON pointer in the schema, with the reason.
+ * (Checked for every subschema, referenced or not, as ajv checks every `pattern` against its
+ * meta-schema.)
+ */
+function checkPatterns(schema: Record<string, unknown>): void {
+  const problems: ErrorDetail[] = [];
+  const check = (source: string, pointer: string): void => {
+    try {
+      linearRegExp(source, 'u');
+    } catch (error) {
+      if (!(error instanceof PatternError)) throw error;
+      problems.push({ path: pointer, message: error.message });
+    }
+  };
+  forEachSubschema(schema, (sub, pointer) => {
+    if (typeof sub.pattern === 'string') check(sub.pattern, `${pointer}/pattern`);
+    if (isObject(sub.patternProperties))
+      for (const key of Object.keys(sub.patternProperties))
+        check(key, `${pointer}/patternProperties/${escapePointer(key)}`);
+  });
+  if (problems.length > 0) throw patternProblems(problems);
+}
+
+function patternProblems(problems: ErrorDetail[]): ServiceError {
+  const [first] = problems;
+  const more = problems.length > 1 ? ` (and ${problems.length - 1} more, see details.schema_errors)` : '';
+  return new ServiceError(
+    'INVALID_SCHEMA',
+    `schema cannot be compiled: ${first!.path ? `${first!.path}: ` : ''}${first!.message}${more}`,
+    { schema_errors: problems },
+  );
+}
+
+/** Where a pattern that ajv reached outside the usual keywords (e.g. through `$ref`) is in the schema. */
+function findPattern(schema: unknown, source: string, pointer = ''): string | undefined {
+  if (Array.isArray(schema)) {
+    for (const [index, item] of schema.entries()) {
+      const found = findPattern(item, source, `${pointer}/${index}`);
+      if (found !== undefined) return found;
+    }
+    return undefined;
+  }
+  if (!isObject(schema)) return undefined;
+  if (schema.pattern === source) return `${pointer}/pattern`;
+  if (isObject(schema.patternProperties) && Object.hasOwn(schema.patternProperties, source))
+    return `${pointer}/patternProperties/${escapePointer(source)}`;
+  for (const [key, value] of Object.entries(schema)) {
+    if (VALUE_KEYWORDS.has(key)) continue;
+    const found = findPattern(value, source, `${pointer}/${escapePointer(key)}`);
+    if (found !== undefined) return found;
+  }
+  return undefined;
+}
+
+/** Keywords whose values are instances, not schemas. */
+const VALUE_KEYWORDS = new Set(['const', 'default', 'enum', 'examples']);
+
+function escapePointer(token: string): string {
+  return token.replace(/~/g, '~0').replace(/\//g, '~1');
 }
 
 function createAjv(draft: JsonSchemaDraft): AjvCore {
@@ -323,18 +427,26 @@ const SCHEMA_MAP_KEYWORDS = [
 ];
 
 /** Visits every schema object of a schema (not values such as `const`, `enum`, `default`). */
-function forEachSubschema(schema: unknown, visit: (schema: Record<string, unknown>) => void): void {
+function forEachSubschema(
+  schema: unknown,
+  visit: (schema: Record<string, unknown>, pointer: string) => void,
+  pointer = '',
+): void {
   if (!isObject(schema)) return;
-  visit(schema);
+  visit(schema, pointer);
   for (const keyword of SCHEMA_KEYWORDS)
-    if (isObject(schema[keyword])) forEachSubschema(schema[keyword], visit);
+    if (isObject(schema[keyword])) forEachSubschema(schema[keyword], visit, `${pointer}/${keyword}`);
   for (const keyword of SCHEMA_ARRAY_KEYWORDS) {
     const value = schema[keyword];
-    if (Array.isArray(value)) for (const item of value) forEachSubschema(item, visit);
+    if (Array.isArray(value))
+      for (const [index, item] of value.entries())
+        forEachSubschema(item, visit, `${pointer}/${keyword}/${index}`);
   }
   for (const keyword of SCHEMA_MAP_KEYWORDS) {
     const value = schema[keyword];
-    if (isObject(value)) for (const item of Object.values(value)) forEachSubschema(item, visit);
+    if (isObject(value))
+      for (const [name, item] of Object.entries(value))
+        forEachSubschema(item, visit, `${pointer}/${keyword}/${escapePointer(name)}`);
   }
 }
 
@@ -349,6 +461,10 @@ function toInvalidSchema(
   ajv: AjvCore,
 ): ServiceError {
   if (error instanceof ServiceError) return error;
+  if (error instanceof PatternError) {
+    const path = findPattern(schema, error.source) ?? '';
+    return patternProblems([{ path, message: error.message }]);
+  }
   if (isMissingRef(error)) {
     const local = error.missingSchema === '' || error.missingSchema === rootBaseId(schema, draft, ajv);
     if (!local) {

@@ -12,8 +12,12 @@ import type { FakeProviderName, ParsedRequest, WireFormat } from './wire/types.j
 
 export type { FakeProviderName, ParsedRequest };
 
-/** One scripted answer. Steps are consumed in order; when none is left, `valid` is answered. */
-export type FakeStep = { latencyMs?: number } & (
+/**
+ * One scripted answer. Steps are consumed in order; when none is left, `valid` is answered.
+ * A step with `forPrompt` is taken only by a call whose messages contain that text, so one
+ * request can be scripted while others run beside it.
+ */
+export type FakeStep = { latencyMs?: number; forPrompt?: string } & (
   | { kind: 'valid' }
   | { kind: 'text'; text: string }
   | { kind: 'fenced' }
@@ -65,6 +69,8 @@ export class FakeProviderServer {
   private latencyMs: number;
   private readonly checked = new Map<string, string[]>();
   private readonly callCounts = new Map<FakeProviderName, number>();
+  private unanswered = 0;
+  private abandoned = 0;
   readonly requests: (ParsedRequest & { provider: FakeProviderName })[] = [];
 
   constructor(private readonly options: FakeProviderOptions = {}) {
@@ -95,6 +101,16 @@ export class FakeProviderServer {
     return [...this.callCounts.values()].reduce((a, b) => a + b, 0);
   }
 
+  /** Calls received whose answer has not been sent yet (their client is still waiting). */
+  get callsInProgress(): number {
+    return this.unanswered;
+  }
+
+  /** Calls whose client went away (crash, kill, timeout) before their answer was sent. */
+  get callsAbandoned(): number {
+    return this.abandoned;
+  }
+
   callsFor(provider: FakeProviderName): number {
     return this.callCounts.get(provider) ?? 0;
   }
@@ -119,6 +135,7 @@ export class FakeProviderServer {
   reset(): void {
     this.queues.clear();
     this.callCounts.clear();
+    this.abandoned = 0;
     this.requests.length = 0;
   }
 
@@ -157,7 +174,12 @@ export class FakeProviderServer {
   ): Promise<void> {
     this.callCounts.set(provider, this.callsFor(provider) + 1);
     this.requests.push({ ...request, provider });
-    const step = this.nextStep(provider);
+    this.unanswered += 1;
+    res.once('close', () => {
+      this.unanswered -= 1;
+      if (!res.writableFinished) this.abandoned += 1;
+    });
+    const step = this.nextStep(provider, request);
     if (step.kind === 'hang') return; // the client's timeout must fire
     const latency = step.latencyMs ?? this.latencyMs;
     if (latency > 0) await sleep(latency);
@@ -193,8 +215,15 @@ export class FakeProviderServer {
     return found;
   }
 
-  private nextStep(provider: FakeProviderName): FakeStep {
-    return this.queues.get(provider)?.shift() ?? this.queues.get('any')?.shift() ?? { kind: 'valid' };
+  private nextStep(provider: FakeProviderName, request: ParsedRequest): FakeStep {
+    return this.take(provider, request) ?? this.take('any', request) ?? { kind: 'valid' };
+  }
+
+  private take(queue: FakeProviderName | 'any', request: ParsedRequest): FakeStep | undefined {
+    const steps = this.queues.get(queue);
+    const index =
+      steps?.findIndex((s) => !s.forPrompt || request.texts.some((t) => t.includes(s.forPrompt!))) ?? -1;
+    return index < 0 ? undefined : steps!.splice(index, 1)[0];
   }
 
   private answerText(step: Exclude<FakeStep, { kind: 'status' | 'hang' }>, request: ParsedRequest): string {
