@@ -98,6 +98,15 @@ describe('a bad record fails alone (real Kafka, Postgres, Redis; fake provider)'
       schema: { type: 'object', properties: { 'a\u0000': {} } },
     });
     expect(schema.status).toBe(400);
+    // A pattern the linear-time engine cannot run is refused up front, naming the keyword's path.
+    const backreference = await call('/v1/analyze', {
+      prompt: 'pairs',
+      schema: { type: 'object', properties: { code: { type: 'string', pattern: '^(\\w)\\1$' } } },
+    });
+    expect(backreference.status).toBe(400);
+    const refused = await json(backreference);
+    expect(refused.error.code).toBe('INVALID_SCHEMA');
+    expect(refused.error.message).toContain('/properties/code/pattern');
   });
 
   it('answers a pipeline request with NUL in its prompt as failed, with the reason, without stalling its partition', async () => {
