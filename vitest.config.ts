@@ -2,6 +2,9 @@ import { defineConfig } from 'vitest/config';
 
 // Unit tests run in parallel; integration tests share one Kafka/Postgres/Redis stack, so they run
 // one file at a time (each file still isolates itself with its own topic prefix and tenant).
+// The two projects run as separate groups, unit first, then integration (sequence.groupOrder):
+// CPU-heavy unit files (the JSON Schema test suite, never-over-constrain) never run alongside an
+// integration file, whose timing bounds assume the CPU is theirs and the apps'.
 export default defineConfig({
   test: {
     projects: [
@@ -10,6 +13,7 @@ export default defineConfig({
           name: 'unit',
           include: ['{apps,libs}/*/test/**/*.test.ts'],
           exclude: ['**/*.int.test.ts', '**/node_modules/**'],
+          sequence: { groupOrder: 0 },
         },
       },
       {
@@ -19,6 +23,7 @@ export default defineConfig({
           fileParallelism: false,
           testTimeout: 120_000,
           hookTimeout: 120_000,
+          sequence: { groupOrder: 1 },
         },
       },
     ],

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { workKey, type PromptRequestMessage, type ResultMessage } from '@sps/contracts';
+import { AssignerProtocol } from 'kafkajs';
 import { createProducer, type Kafka } from '@sps/kafka';
 
 /** Produces requests the way a data pipeline does: straight to the requests topic, keyed by work. */
@@ -127,5 +128,81 @@ export class ResultsFollower {
 
   async stop(): Promise<void> {
     await this.consumer.disconnect();
+  }
+}
+
+/** How far `groupId` has committed behind the end of `topic`, summed over its partitions. */
+export async function committedLag(kafka: Kafka, groupId: string, topic: string): Promise<number> {
+  const admin = kafka.admin();
+  await admin.connect();
+  try {
+    const [ends, [committed]] = await Promise.all([
+      admin.fetchTopicOffsets(topic),
+      admin.fetchOffsets({ groupId, topics: [topic] }),
+    ]);
+    const position = new Map(committed!.partitions.map((p) => [p.partition, BigInt(p.offset)]));
+    return ends.reduce((lag, { partition, high }) => {
+      const at = position.get(partition) ?? -1n;
+      return lag + Number(BigInt(high) - (at < 0n ? 0n : at));
+    }, 0);
+  } finally {
+    await admin.disconnect();
+  }
+}
+
+/**
+ * Resolves once `groupId` has committed everything on `topic`: the group has finished its work
+ * and nothing will be redelivered, so whatever that work causes has happened.
+ */
+export async function waitForCommitted(
+  kafka: Kafka,
+  groupId: string,
+  topic: string,
+  timeoutMs = 60_000,
+): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  let lag = await committedLag(kafka, groupId, topic);
+  while (lag > 0) {
+    if (Date.now() > deadline)
+      throw new Error(`${groupId} still ${lag} behind on ${topic} after ${timeoutMs} ms`);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    lag = await committedLag(kafka, groupId, topic);
+  }
+}
+
+/** The partitions of `topic` that each member of `groupId` holds right now (empty while it rebalances). */
+export async function groupAssignments(
+  kafka: Kafka,
+  groupId: string,
+  topic: string,
+): Promise<{ state: string; members: { memberId: string; partitions: number[] }[] }> {
+  const admin = kafka.admin();
+  await admin.connect();
+  try {
+    const {
+      groups: [group],
+    } = await admin.describeGroups([groupId]);
+    return {
+      state: group!.state,
+      members: group!.members.map((member) => ({
+        memberId: member.memberId,
+        partitions:
+          AssignerProtocol.MemberAssignment.decode(member.memberAssignment)?.assignment[topic] ?? [],
+      })),
+    };
+  } finally {
+    await admin.disconnect();
+  }
+}
+
+/** Records ever written to `topic`: the sum of its partitions' end offsets. */
+export async function topicSize(kafka: Kafka, topic: string): Promise<number> {
+  const admin = kafka.admin();
+  await admin.connect();
+  try {
+    const offsets = await admin.fetchTopicOffsets(topic);
+    return offsets.reduce((sum, { high }) => sum + Number(high), 0);
+  } finally {
+    await admin.disconnect();
   }
 }

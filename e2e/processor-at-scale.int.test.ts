@@ -2,11 +2,18 @@ import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { sql } from 'kysely';
 import { afterEach, describe, expect, it } from 'vitest';
-import { HEADERS } from '@sps/contracts';
+import { DLQ_HEADERS } from '@sps/contracts';
 import { createProducer, headerValue } from '@sps/kafka';
 import { freePort } from '@sps/testing';
-import { startPipeline, waitUntil, type Pipeline } from './harness.js';
-import { ResultsFollower, collectResults, produceRequests, promptRequests } from './kafka-pipeline.js';
+import { startPipeline, waitForPort, waitUntil, type Pipeline } from './harness.js';
+import {
+  ResultsFollower,
+  collectResults,
+  committedLag,
+  produceRequests,
+  promptRequests,
+  waitForCommitted,
+} from './kafka-pipeline.js';
 
 let pipeline: Pipeline | undefined;
 const cleanups: (() => void)[] = [];
@@ -49,36 +56,64 @@ describe('processor at scale (real Kafka, Postgres, Redis; fake provider)', () =
   });
 
   it('survives SIGKILL mid-run: exactly one row per request, repeated provider calls within the in-flight bound', async () => {
+    const total = 2_000;
     const maxInFlight = 100;
+    // 2,000 calls of 300 ms, 100 at a time: about 6 s of work, so the kill below lands mid-run, and
+    // each call outlasts the time the kill takes to reach the fake provider as closed connections.
     pipeline = await startPipeline({
       apps: ['sink'],
-      latencyMs: 50,
+      latencyMs: 300,
       env: { PROCESSOR_MAX_IN_FLIGHT: String(maxInFlight) },
     });
     const first = await pipeline.spawn('processor');
-    const requests = promptRequests(pipeline.tenantId, 2_000, (i) => `Invoice line ${i}: ${i % 7} widgets`);
+    const requests = promptRequests(pipeline.tenantId, total, (i) => `Invoice line ${i}: ${i % 7} widgets`);
     const ids = requests.map((r) => r.request_id);
     await produceRequests(pipeline.kafka, pipeline.topics.requests, requests);
     await waitUntil(
-      async () => ((await rowsFor(pipeline!, ids)) >= 400 ? true : undefined),
+      async () => (pipeline!.fake.calls >= total / 4 ? true : undefined),
       60_000,
-      '400 rows',
+      'a quarter of the provider calls',
+      5,
     );
+    const callsAtKill = pipeline.fake.calls;
+    const waitingAtKill = pipeline.fake.callsInProgress;
     first.process.kill('SIGKILL');
     await first.exited;
+    // The kill hit work in flight: calls were waiting at the provider, most of the work was still to do.
+    expect(waitingAtKill).toBeGreaterThan(0);
+    expect(callsAtKill).toBeLessThan(total);
+    // Calls the kill cut off never got their answer to the processor: they must be made again.
+    await waitUntil(
+      async () => (pipeline!.fake.callsInProgress === 0 ? true : undefined),
+      10_000,
+      'the killed processor’s connections to close',
+      10,
+    );
+    const cutOff = pipeline.fake.callsAbandoned;
+    expect(cutOff).toBeGreaterThan(0);
+
     await pipeline.spawn('processor');
     await waitUntil(
-      async () => ((await rowsFor(pipeline!, ids)) >= 2_000 ? true : undefined),
+      async () => ((await rowsFor(pipeline!, ids)) >= total ? true : undefined),
       120_000,
       'all rows',
     );
-    await new Promise((resolve) => setTimeout(resolve, 1_000)); // let redelivered duplicates reach the sink
-    expect(await rowsFor(pipeline, ids)).toBe(2_000);
-    const repeated = pipeline.fake.calls - 2_000;
+    // Once the group has committed everything, no redelivery (and so no further call) can follow.
+    await waitForCommitted(pipeline.kafka, pipeline.env.PROCESSOR_GROUP_ID!, pipeline.topics.requests);
+    expect(await rowsFor(pipeline, ids)).toBe(total); // request_id is unique: one row each, none lost
+
+    const callsPerPrompt = new Map<string, number>();
+    for (const { prompt } of pipeline.fake.requests)
+      callsPerPrompt.set(prompt, (callsPerPrompt.get(prompt) ?? 0) + 1);
+    expect(requests.filter((r) => !callsPerPrompt.has(r.prompt)).map((r) => r.prompt)).toEqual([]);
+    const repeated = pipeline.fake.calls - total;
     console.log(
-      `SIGKILL after 400+ rows: ${pipeline.fake.calls} provider calls for 2000 requests, ${repeated} repeated (bound ${maxInFlight})`,
+      `SIGKILL after ${callsAtKill} calls (${waitingAtKill} waiting, ${cutOff} cut off): ` +
+        `${pipeline.fake.calls} provider calls for ${total} requests, ${repeated} repeated (bound ${maxInFlight})`,
     );
-    expect(repeated).toBeGreaterThanOrEqual(0);
+    // Finished work is committed or cached, so only work in flight at the kill is redone: every
+    // cut-off call once more, and never more than the processor holds in flight.
+    expect(repeated).toBeGreaterThanOrEqual(cutOff);
     expect(repeated).toBeLessThanOrEqual(maxInFlight);
   });
 
@@ -125,8 +160,8 @@ describe('processor at scale (real Kafka, Postgres, Redis; fake provider)', () =
     await consumer.run({
       eachMessage: async ({ message }) => {
         letters.push({
-          reason: headerValue(message.headers, HEADERS.dlqReason),
-          code: headerValue(message.headers, HEADERS.dlqErrorCode),
+          reason: headerValue(message.headers, DLQ_HEADERS.reason),
+          code: headerValue(message.headers, DLQ_HEADERS.errorCode),
           value: message.value!.toString(),
         });
       },
@@ -136,7 +171,7 @@ describe('processor at scale (real Kafka, Postgres, Redis; fake provider)', () =
     expect(letters.map((l) => l.code)).toEqual(['CONTRACT_VIOLATION', 'CONTRACT_VIOLATION']);
     expect(letters[0]!.reason).toMatch(/not JSON/);
     expect(letters[1]!.reason).toMatch(/prompt/);
-    expect(JSON.parse(letters[0]!.value).original_value).toBe('this is {not json');
+    expect(letters[0]!.value).toBe('this is {not json'); // the refused record as it was read
   });
 
   it('keeps answering while Redis is down, and caches again once it is back', async () => {
@@ -149,7 +184,7 @@ describe('processor at scale (real Kafka, Postgres, Redis; fake provider)', () =
       );
     let redis = startRedis();
     stopAfterTest(() => redis.kill('SIGKILL'));
-    await new Promise((resolve) => setTimeout(resolve, 300));
+    await waitForPort(port);
     pipeline = await startPipeline({ apps: ['processor'], env: { REDIS_URL: `redis://127.0.0.1:${port}` } });
     const follower = await new ResultsFollower(pipeline.kafka, pipeline.topics.results).start();
     const ask = async (prompt: string) => {
@@ -166,42 +201,75 @@ describe('processor at scale (real Kafka, Postgres, Redis; fake provider)', () =
     expect(during.every((r) => r.status === 'succeeded')).toBe(true);
 
     redis = startRedis();
-    await new Promise((resolve) => setTimeout(resolve, 3_000)); // the client reconnects by itself
-    expect((await ask('cached after the outage')).output?.cached).toBe(false);
-    expect((await ask('cached after the outage')).output?.cached).toBe(true);
+    await waitForPort(port);
+    // The processor's client reconnects by itself, on its own backoff: ask fresh questions until
+    // a repeat is served from the cache again.
+    let round = 0;
+    await waitUntil(
+      async () => {
+        const prompt = `cached after the outage (${round++})`;
+        expect((await ask(prompt)).output?.cached).toBe(false);
+        return (await ask(prompt)).output?.cached ? true : undefined;
+      },
+      30_000,
+      'caching again after the outage',
+      200,
+    );
     await follower.stop();
   });
 
   it('on SIGTERM under load finishes in-flight work, commits it, and loses nothing', async () => {
+    const total = 1_500;
+    // 1,500 calls of 200 ms, 200 at a time: about 1.5 s of work, so the SIGTERM below lands mid-run.
     pipeline = await startPipeline({
       apps: ['sink'],
       latencyMs: 200,
       env: { PROCESSOR_MAX_IN_FLIGHT: '200' },
     });
     const first = await pipeline.spawn('processor');
-    const requests = promptRequests(pipeline.tenantId, 1_500, (i) => `Shipment ${i}: ${i % 5} pallets`);
+    const requests = promptRequests(pipeline.tenantId, total, (i) => `Shipment ${i}: ${i % 5} pallets`);
     const ids = requests.map((r) => r.request_id);
     await produceRequests(pipeline.kafka, pipeline.topics.requests, requests);
     await waitUntil(
-      async () => ((await rowsFor(pipeline!, ids)) >= 300 ? true : undefined),
+      async () => (pipeline!.fake.calls >= total / 5 ? true : undefined),
       60_000,
-      '300 rows',
+      'a fifth of the provider calls',
+      5,
     );
+    const callsAtTerm = pipeline.fake.calls;
+    const waitingAtTerm = pipeline.fake.callsInProgress;
     first.process.kill('SIGTERM');
     expect(await first.exited).toBe(0);
     expect(first.output()).toMatch(/stopped cleanly/);
+    // The signal hit work in flight, and every call then waiting was answered before the exit.
+    expect(waitingAtTerm).toBeGreaterThan(0);
+    expect(callsAtTerm).toBeLessThan(total);
+    expect(pipeline.fake.callsAbandoned).toBe(0);
+    // What it committed is exactly what it finished: each request it started made one call and
+    // finished within the grace period, and nothing past that was committed.
     const callsBeforeTakeover = pipeline.fake.calls;
+    expect(callsBeforeTakeover).toBeLessThan(total);
+    const lag = await committedLag(
+      pipeline.kafka,
+      pipeline.env.PROCESSOR_GROUP_ID!,
+      pipeline.topics.requests,
+    );
+    expect(total - lag).toBe(callsBeforeTakeover);
+
     await pipeline.spawn('processor');
     await waitUntil(
-      async () => ((await rowsFor(pipeline!, ids)) >= 1_500 ? true : undefined),
+      async () => ((await rowsFor(pipeline!, ids)) >= total ? true : undefined),
       120_000,
       'all rows',
     );
-    const repeated = pipeline.fake.calls - 1_500;
+    await waitForCommitted(pipeline.kafka, pipeline.env.PROCESSOR_GROUP_ID!, pipeline.topics.requests);
+    const repeated = pipeline.fake.calls - total;
     console.log(
-      `SIGTERM: ${callsBeforeTakeover} calls before take-over, ${pipeline.fake.calls} in all, ${repeated} repeated`,
+      `SIGTERM after ${callsAtTerm} calls (${waitingAtTerm} waiting): ${callsBeforeTakeover} calls before take-over, ${pipeline.fake.calls} in all, ${repeated} repeated`,
     );
-    expect(await rowsFor(pipeline, ids)).toBe(1_500);
-    expect(repeated).toBe(0);
+    expect(await rowsFor(pipeline, ids)).toBe(total);
+    const prompts = pipeline.fake.requests.map((r) => r.prompt);
+    expect(new Set(prompts).size).toBe(total); // every request called the provider...
+    expect(repeated).toBe(0); // ...exactly once
   });
 });

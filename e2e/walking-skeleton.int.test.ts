@@ -115,14 +115,19 @@ describe('walking skeleton (real Kafka, Postgres, Redis; fake provider)', () => 
       { kind: 'text', text: '{"amount": "ten"}' },
       { kind: 'text', text: '{"amount": "ten"}' },
     );
-    const response = await analyze({
-      prompt: `never valid ${Date.now()}`,
-      schema: {
-        type: 'object',
-        properties: { amount: { type: 'number' }, id: { type: 'string' } },
-        required: ['amount', 'id'],
-      },
-    });
+    let response: Response;
+    try {
+      response = await analyze({
+        prompt: `never valid ${Date.now()}`,
+        schema: {
+          type: 'object',
+          properties: { amount: { type: 'number' }, id: { type: 'string' } },
+          required: ['amount', 'id'],
+        },
+      });
+    } finally {
+      pipeline.fake.reset(); // no scripted answer left over, whatever happened
+    }
     expect(response.status).toBe(422);
     const { error } = await json(response);
     expect(error.code).toBe('VALIDATION_FAILED');
