@@ -111,6 +111,9 @@ export async function startPipeline(
       PORT: String(port),
       HOST: '127.0.0.1',
       PROCESSOR_SESSION_TIMEOUT_MS: '6000',
+      // The job resumer and sweeper act on every job in the shared database: idle unless a test asks.
+      JOB_RESUME_INTERVAL_MS: '3600000',
+      SINK_SWEEP_INTERVAL_MS: '3600000',
       ...options.env,
     };
     const services: Record<string, RunningService> = {};

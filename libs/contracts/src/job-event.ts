@@ -1,6 +1,10 @@
 import { Type, type Static } from '@sinclair/typebox';
 
-/** `sps.job-events.v1`: emitted by the sink after the database commit that ended a job. */
+/**
+ * `sps.job-events.v1`: emitted by the sink after the database commit that ended a job (or by its
+ * sweeper, for a job that expired or whose event a crash lost). One event per job: `event_id` is
+ * derived from the job and its status, so an event emitted twice is the same event twice.
+ */
 export const JobEventMessage = Type.Object(
   {
     event_id: Type.String({ format: 'uuid' }),
@@ -8,10 +12,16 @@ export const JobEventMessage = Type.Object(
       Type.Literal('job.completed'),
       Type.Literal('job.failed'),
       Type.Literal('job.cancelled'),
+      Type.Literal('job.expired'),
     ]),
     job_id: Type.String({ format: 'uuid' }),
     tenant_id: Type.String(),
-    status: Type.Union([Type.Literal('completed'), Type.Literal('failed'), Type.Literal('cancelled')]),
+    status: Type.Union([
+      Type.Literal('completed'),
+      Type.Literal('failed'),
+      Type.Literal('cancelled'),
+      Type.Literal('expired'),
+    ]),
     webhook_url: Type.Optional(Type.String()),
     summary: Type.Object({ total: Type.Integer(), successful: Type.Integer(), failed: Type.Integer() }),
     occurred_at: Type.String({ format: 'date-time' }),

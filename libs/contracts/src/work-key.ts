@@ -40,3 +40,25 @@ export function workKey(
     restore_pii: options.restore_pii ?? false,
   });
 }
+
+/**
+ * A UUID named by `name`: the first 128 bits of SHA-256(name), with the version (8, "custom",
+ * RFC 9562) and variant (10xx) bits set. The same name always gives the same id, so something
+ * published again keeps its identity and whoever stores it keyed on that id stores it once.
+ */
+export function nameBasedUuid(name: string): string {
+  const bytes = createHash('sha256').update(name).digest().subarray(0, 16);
+  bytes[6] = (bytes[6]! & 0x0f) | 0x80;
+  bytes[8] = (bytes[8]! & 0x3f) | 0x80;
+  const hex = bytes.toString('hex');
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
+}
+
+/**
+ * The request id of item `index` of a job: derived from the job, so publishing an item again (a
+ * resubmission, or the resumer after a crash) never makes a second row; the sink keys rows on it.
+ */
+export function jobItemRequestId(jobId: string, index: number): string {
+  if (!Number.isSafeInteger(index) || index < 0) throw new RangeError(`item index ${index} is not an index`);
+  return nameBasedUuid(`${jobId.toLowerCase()}:${index}`);
+}

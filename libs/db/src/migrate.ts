@@ -2,10 +2,12 @@ import { Migrator, type Migration, type MigrationProvider } from 'kysely';
 import type { Database } from './database.js';
 import * as initial from './migrations/0001-initial.js';
 import * as jobOutbox from './migrations/0002-job-outbox.js';
+import * as jobPublication from './migrations/0003-job-publication.js';
 
 const MIGRATIONS: Record<string, Migration> = {
   '0001-initial': initial,
   '0002-job-outbox': jobOutbox,
+  '0003-job-publication': jobPublication,
 };
 
 const provider: MigrationProvider = { getMigrations: async () => MIGRATIONS };

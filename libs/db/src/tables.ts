@@ -78,12 +78,14 @@ export interface PromptTemplatesTable {
   created_at: CreatedAt;
 }
 
+export type JobStatus = 'pending' | 'processing' | 'completed' | 'failed' | 'cancelled' | 'expired';
+
 export interface JobsTable {
   id: Generated<string>;
   tenant_id: string;
   api_key_id: string | null;
   job_type: string;
-  status: Generated<'pending' | 'processing' | 'completed' | 'failed' | 'cancelled'>;
+  status: Generated<JobStatus>;
   request_params: Json;
   idempotency_key: string | null;
   total_items: number;
@@ -98,6 +100,8 @@ export interface JobsTable {
   expires_at: Timestamp;
   event_emitted_at: Timestamp | null;
   webhook_attempts: Generated<number>;
+  /** Set once Kafka acknowledged every item; null while (re)publication is owed. */
+  items_published_at: Timestamp | null;
 }
 
 export interface WebhookDeliveriesTable {

@@ -1,7 +1,22 @@
 import { sql } from 'kysely';
-import type { Kysely } from 'kysely';
+import type { Kysely, Selectable } from 'kysely';
 import type { Database } from '../database.js';
-import type { DatabaseSchema } from '../tables.js';
+import type { DatabaseSchema, JobStatus, JobsTable } from '../tables.js';
+
+export type JobRow = Selectable<JobsTable>;
+
+/** `now() - ms` on the database's clock (one clock for every instance). */
+const ago = (ms: number) => sql<Date>`now() - ${`${Math.max(0, Math.round(ms))} milliseconds`}::interval`;
+
+/** The statuses a job ends in: it keeps that status and has exactly one outcome event. */
+export const JOB_END_STATUSES = [
+  'completed',
+  'failed',
+  'cancelled',
+  'expired',
+] as const satisfies readonly JobStatus[];
+/** The statuses of a job whose items may still run. */
+export const JOB_RUNNING_STATUSES = ['pending', 'processing'] as const satisfies readonly JobStatus[];
 
 export interface NewJob {
   tenantId: string;
@@ -103,7 +118,7 @@ export async function cancelJob(db: Database, tenantId: string, jobId: string) {
 
 /**
  * Counts newly stored items towards their jobs (in the caller's transaction) and ends the jobs
- * whose last item just landed.
+ * whose last item just landed. A cancelled or expired job keeps its status (its counts still move).
  */
 export async function recordJobProgress(
   db: Kysely<DatabaseSchema>,
@@ -124,11 +139,11 @@ export async function recordJobProgress(
         failed_items: eb('failed_items', '+', counts.failed),
         started_at: sql`coalesce(started_at, now())`,
         status: sql`case
-          when status = 'cancelled' then 'cancelled'
+          when status in ('cancelled', 'expired') then status
           when completed_items + failed_items + ${counts.ok + counts.failed} >= total_items
             then case when completed_items + ${counts.ok} > 0 then 'completed' else 'failed' end
           else 'processing' end`,
-        completed_at: sql`case when status <> 'cancelled' and completed_items + failed_items + ${counts.ok + counts.failed} >= total_items then now() else completed_at end`,
+        completed_at: sql`case when status not in ('cancelled', 'expired') and completed_items + failed_items + ${counts.ok + counts.failed} >= total_items then now() else completed_at end`,
       }))
       .where('id', '=', jobId)
       .execute();
@@ -142,12 +157,112 @@ export async function jobsAwaitingEvent(db: Database, jobIds: string[]) {
     .selectFrom('jobs')
     .selectAll()
     .where('id', 'in', jobIds)
-    .where('status', 'in', ['completed', 'failed', 'cancelled'])
+    .where('status', 'in', JOB_END_STATUSES)
     .where('event_emitted_at', 'is', null)
     .execute();
 }
 
-export async function markEventEmitted(db: Database, jobIds: string[]): Promise<void> {
+/**
+ * Like jobsAwaitingEvent, but locks the rows (FOR UPDATE SKIP LOCKED) in the caller's transaction:
+ * whoever holds a job emits its event and marks it before committing; a concurrent emitter skips it
+ * instead of emitting it too.
+ */
+export async function lockJobsAwaitingEvent(
+  trx: Kysely<DatabaseSchema>,
+  jobIds: string[],
+): Promise<JobRow[]> {
+  if (jobIds.length === 0) return [];
+  return trx
+    .selectFrom('jobs')
+    .selectAll()
+    .where('id', 'in', jobIds)
+    .where('status', 'in', JOB_END_STATUSES)
+    .where('event_emitted_at', 'is', null)
+    .orderBy('id')
+    .forUpdate()
+    .skipLocked()
+    .execute();
+}
+
+export async function markEventEmitted(db: Kysely<DatabaseSchema>, jobIds: string[]): Promise<void> {
   if (jobIds.length === 0) return;
   await db.updateTable('jobs').set({ event_emitted_at: new Date() }).where('id', 'in', jobIds).execute();
+}
+
+/**
+ * Ended jobs whose event is still owed although they ended at least `endedBeforeMs` ago (and at
+ * most `lookbackMs` ago): a page of `limit` ids, in id order after `afterId`.
+ */
+export async function jobsWithUnsentOutcome(
+  db: Kysely<DatabaseSchema>,
+  options: { endedBeforeMs: number; lookbackMs: number; limit: number; afterId?: string },
+): Promise<string[]> {
+  let query = db
+    .selectFrom('jobs')
+    .select('id')
+    .where('event_emitted_at', 'is', null)
+    .where('status', 'in', JOB_END_STATUSES)
+    .where('completed_at', '<', ago(options.endedBeforeMs))
+    .where('completed_at', '>', ago(options.lookbackMs));
+  if (options.afterId) query = query.where('id', '>', options.afterId);
+  const rows = await query.orderBy('id').limit(options.limit).execute();
+  return rows.map((row) => row.id);
+}
+
+/**
+ * Ends, as `expired`, up to `limit` jobs still pending or processing past their expires_at; returns
+ * their ids. Rows another transaction holds are skipped (and expired by the next sweep); a job the
+ * sink ends meanwhile stays ended as the sink left it, since both updates are guarded by status.
+ */
+export async function expireJobs(db: Kysely<DatabaseSchema>, limit: number): Promise<string[]> {
+  const rows = await db
+    .updateTable('jobs')
+    .set({ status: 'expired', completed_at: sql`now()` })
+    .where('id', 'in', (eb) =>
+      eb
+        .selectFrom('jobs')
+        .select('id')
+        .where('status', 'in', JOB_RUNNING_STATUSES)
+        .where('expires_at', '<', sql<Date>`now()`)
+        .orderBy('expires_at')
+        .limit(limit)
+        .forUpdate()
+        .skipLocked(),
+    )
+    .where('status', 'in', JOB_RUNNING_STATUSES)
+    .where('expires_at', '<', sql<Date>`now()`)
+    .returning('id')
+    .execute();
+  return rows.map((row) => row.id);
+}
+
+/** Records that Kafka acknowledged every item of the job. */
+export async function markItemsPublished(db: Kysely<DatabaseSchema>, jobId: string): Promise<void> {
+  await db
+    .updateTable('jobs')
+    .set({ items_published_at: sql`now()` })
+    .where('id', '=', jobId)
+    .where('items_published_at', 'is', null)
+    .execute();
+}
+
+/**
+ * Claims, in the caller's transaction (FOR UPDATE SKIP LOCKED: one claimer per job), the oldest job
+ * whose items were never all acknowledged, that was created at least `createdBeforeMs` ago, still
+ * runs and has not expired; `exclude` skips jobs the caller is backing off from. A job can be
+ * `processing` while unpublished: the items that did get out before the failure are running.
+ */
+export async function claimUnpublishedJob(
+  trx: Kysely<DatabaseSchema>,
+  options: { createdBeforeMs: number; exclude?: string[] },
+): Promise<JobRow | undefined> {
+  let query = trx
+    .selectFrom('jobs')
+    .selectAll()
+    .where('items_published_at', 'is', null)
+    .where('status', 'in', JOB_RUNNING_STATUSES)
+    .where('created_at', '<', ago(options.createdBeforeMs))
+    .where('expires_at', '>', sql<Date>`now()`);
+  if (options.exclude && options.exclude.length > 0) query = query.where('id', 'not in', options.exclude);
+  return query.orderBy('created_at').limit(1).forUpdate().skipLocked().executeTakeFirst();
 }

@@ -8,7 +8,7 @@ import { checkSchemaLimits } from '../input-limits.js';
 import { SchemaRef, resolveReferences } from '../schema-ref.js';
 import type { PipelineClient } from '../pipeline-client.js';
 import { errorResponses } from '../schemas/errors.js';
-import { buildRequest } from './analyze.js';
+import { owesPublication, publishJobItems } from '../job-publisher.js';
 
 const JOB_MAX_ITEMS = 1_000;
 
@@ -140,33 +140,27 @@ export const jobRoutes: FastifyPluginAsyncTypebox<JobRoutesOptions> = async (app
         const target = await checkWebhookTarget(webhook_url, options.webhookAllowlist);
         if (!target.ok) throw invalid('webhook_url', target.reason);
       }
-      const { job, created } = await createJob(db, {
+      const idempotencyKey = request.headers['idempotency-key'];
+      const { job } = await createJob(db, {
         tenantId: request.principal.tenantId,
         apiKeyId: request.principal.apiKeyId,
         jobType: job_type,
         requestParams: request_params,
         totalItems: prompts.length,
         webhookUrl: webhook_url,
-        idempotencyKey: request.headers['idempotency-key'],
+        idempotencyKey,
       });
-      if (created) {
-        const { prompts: _all, prompt: _one, ...shared } = request_params;
-        // Items of a job have no HTTP deadline: a day to run.
-        const itemOptions = { ...shared.options, timeout_ms: 120_000 };
-        await Promise.all(
-          prompts.map((prompt, index) => {
-            const message = buildRequest(
-              request.principal,
-              { ...shared, prompt, options: itemOptions },
-              { job_id: job.id, item_index: index },
-            );
-            message.deadline_at = new Date(Date.now() + 24 * 3600_000).toISOString();
-            return pipeline.submit(message, { awaitReply: false });
-          }),
-        ).catch(() => {
+      // A new job, or a resubmission of one whose publication failed: publish (again) from the
+      // stored row. Items keep their request ids, so an item published twice is stored once.
+      if (owesPublication(job)) {
+        await publishJobItems({ db, pipeline }, job).catch((error: unknown) => {
+          request.log.warn({ err: error, job_id: job.id }, 'job stored but not all items were queued');
           throw new ServiceError(
             'SERVICE_UNAVAILABLE',
-            `job ${job.id} was stored but not all items were queued; resubmit with the same Idempotency-Key later`,
+            idempotencyKey
+              ? `job ${job.id} was stored but not all items were queued; resubmit with the same Idempotency-Key later`
+              : `job ${job.id} was stored but not all items were queued; they will be queued again automatically`,
+            { job_id: job.id },
           );
         });
       }
