@@ -48,6 +48,7 @@ await runService(
     await producer.connect();
     const { router, prices } = createRouter(config);
     const batching = new BatchingProducer(producer);
+    const replyPartitions = await topicPartitionCount(kafka, topics.replies);
     const processor = new RequestProcessor({
       engine: new StructuredOutputEngine({ router, prices, maxAttemptsPerProvider: config.LLM_MAX_ATTEMPTS }),
       schemas: new SchemaCompiler(),
@@ -55,6 +56,7 @@ await runService(
       cancellations: redis && new JobCancellations(redis),
       producer: batching,
       topics,
+      replyPartitions,
       logger,
       metrics: new ProcessorMetrics(registry),
     });
@@ -66,7 +68,7 @@ await runService(
       maxInFlight: config.PROCESSOR_MAX_IN_FLIGHT,
       decode: decodePipelineRequest({
         topic: topics.replies,
-        partitions: await topicPartitionCount(kafka, topics.replies),
+        partitions: replyPartitions,
       }),
       handle: (record) => processor.handle(record),
       deadLetters: new DeadLetters(batching, { topic: topics.requestsDlq, stage: 'processor' }, logger),

@@ -30,7 +30,7 @@ export const JobEventMessage = Type.Object(
 );
 export type JobEventMessage = Static<typeof JobEventMessage>;
 
-/** `sps.webhooks.retry.v1` and `sps.webhooks.dlq.v1`: a delivery still to make, or given up. */
+/** `sps.webhooks.retry.{tier}.v1`: a delivery still to make (the webhook DLQ holds the job event itself). */
 export const WebhookDeliveryMessage = Type.Object(
   {
     event: JobEventMessage,

@@ -74,6 +74,7 @@ export class ReplyListener {
 
   /** Resolves with the reply's value, or `undefined` once `timeoutMs` has passed. */
   waitFor(correlationId: string, timeoutMs: number): Promise<Buffer | null | undefined> {
+    this.cancel(correlationId); // one waiter per id: a second wait replaces the first
     return new Promise((resolve) => {
       const timer = setTimeout(() => {
         this.waiters.delete(correlationId);

@@ -24,7 +24,7 @@ import {
 import type { CompiledSchema, SchemaCompiler, StructuredOutputEngine } from '@sps/llm';
 import type { Logger } from '@sps/observability';
 import { decodeRequest } from './decode-request.js';
-import type { PipelineRequest } from './pipeline-request.js';
+import { replyAddress, type PipelineRequest } from './pipeline-request.js';
 import type { ProcessorMetrics } from './processor-metrics.js';
 import { detectLanguage } from './language.js';
 import { redactPii, restorePii, type Redaction } from './pii.js';
@@ -37,6 +37,8 @@ export interface RequestProcessorDeps {
   cancellations: JobCancellations | undefined;
   producer: BatchingProducer;
   topics: Record<TopicKey, string>;
+  /** Partitions of the reply topic, to check reply addresses. */
+  replyPartitions: number;
   logger: Logger;
   metrics: ProcessorMetrics;
 }
@@ -124,9 +126,21 @@ export class RequestProcessor {
         completed_at: new Date().toISOString(),
       },
       record.headers[HEADERS.traceparent],
-      // Never answer a refused reply address; a valid one still gets its answer.
-      code === 'INVALID_REPLY_ADDRESS' ? undefined : replyOf(record.headers),
+      // Only a checked reply address is answered: the record may have been refused before its
+      // address was looked at, and an untrusted producer must not choose where the processor writes.
+      this.checkedReply(record.headers),
     );
+  }
+
+  private checkedReply(headers: Record<string, string>) {
+    try {
+      return replyAddress(headers, {
+        topic: this.deps.topics.replies,
+        partitions: this.deps.replyPartitions,
+      });
+    } catch {
+      return undefined;
+    }
   }
 
   private async resultFor(request: PromptRequestMessage, started: number): Promise<ResultMessage> {
@@ -313,12 +327,6 @@ export class RequestProcessor {
     if (reply) sends.push(this.deps.producer.send(reply.topic, { ...record, partition: reply.partition }));
     await Promise.all(sends);
   }
-}
-
-function replyOf(headers: Record<string, string>): { topic: string; partition: number } | undefined {
-  const topic = headers[HEADERS.replyTopic];
-  const partition = Number(headers[HEADERS.replyPartition]);
-  return topic && Number.isInteger(partition) ? { topic, partition } : undefined;
 }
 
 function languageOf(data: unknown): string {

@@ -18,9 +18,12 @@ import {
   type RawRecord,
 } from '@sps/kafka';
 import type { Logger } from '@sps/observability';
-import { deliver, type DeliveryDeps } from './deliver.js';
+import { deliver, type DeliveryDeps, type DeliveryOutcome } from './deliver.js';
 
 type RetryTopicKey = Extract<TopicKey, `webhookRetry${string}`>;
+
+/** What a job's webhook status becomes after an attempt. */
+export type WebhookStatus = 'delivered' | 'retrying' | 'failed';
 
 export interface WebhookDispatcherOptions {
   kafka: KafkaClient;
@@ -35,6 +38,10 @@ export interface WebhookDispatcherOptions {
   allowlist: string[];
   /** Deliveries in flight at once (per runner): one slow endpoint must not hold the others. */
   maxInFlight?: number;
+  /** One delivery attempt (default: `deliver`, which records it in webhook_deliveries). */
+  deliver?: (deps: DeliveryDeps, event: JobEventMessage, attempt: number) => Promise<DeliveryOutcome>;
+  /** Stores a job's webhook status and counts the attempt (default: an update of `jobs` in `db`). */
+  setStatus?: (jobId: string, status: WebhookStatus) => Promise<void>;
 }
 
 /** Over 24 hours: 10 s, 1 min, 5 min, 30 min, 2 h, 6 h, 12 h, 24 h (with ±20% jitter). */
@@ -64,10 +71,14 @@ export class WebhookDispatcher {
   private readonly schedule: RetrySchedule;
   private readonly deadLetters: DeadLetters;
   private readonly delivery: DeliveryDeps;
+  private readonly deliver: NonNullable<WebhookDispatcherOptions['deliver']>;
+  private readonly setStatus: NonNullable<WebhookDispatcherOptions['setStatus']>;
 
   constructor(private readonly options: WebhookDispatcherOptions) {
     const { kafka, groupId, producer, topics, logger } = options;
     this.delivery = { db: options.db, timeoutMs: options.timeoutMs, allowlist: options.allowlist };
+    this.deliver = options.deliver ?? deliver;
+    this.setStatus = options.setStatus ?? ((jobId, status) => this.storeStatus(jobId, status));
     this.deadLetters = new DeadLetters(
       producer,
       { topic: topics.webhooksDlq, stage: 'webhook-dispatcher' },
@@ -108,7 +119,7 @@ export class WebhookDispatcher {
     attempt: number,
   ): Promise<void> {
     if (!event.webhook_url) return;
-    const outcome = await deliver(this.delivery, event, attempt);
+    const outcome = await this.deliver(this.delivery, event, attempt);
     if (outcome.kind === 'delivered') return this.setStatus(event.job_id, 'delivered');
     if (outcome.kind === 'duplicate') return;
     const retries = this.options.retryDelaysMs;
@@ -135,18 +146,18 @@ export class WebhookDispatcher {
       );
       return this.setStatus(event.job_id, 'failed');
     }
-    const delay = retries[attempt - 1]! * (0.8 + Math.random() * 0.4);
+    const dueAt = Date.now() + retries[attempt - 1]! * (0.8 + Math.random() * 0.4);
     const retry: WebhookDeliveryMessage = {
       event,
       attempt: attempt + 1,
-      due_at: new Date(Date.now() + delay).toISOString(),
+      due_at: new Date(dueAt).toISOString(),
       last_error: outcome.error.slice(0, 1_000),
     };
-    await this.schedule.schedule({ key: event.job_id, value: jsonValue(retry) }, Date.now() + delay);
+    await this.schedule.schedule({ key: event.job_id, value: jsonValue(retry) }, dueAt);
     await this.setStatus(event.job_id, 'retrying');
   }
 
-  private async setStatus(jobId: string, status: 'delivered' | 'retrying' | 'failed'): Promise<void> {
+  private async storeStatus(jobId: string, status: WebhookStatus): Promise<void> {
     await this.options.db
       .updateTable('jobs')
       .set((eb) => ({ webhook_status: status, webhook_attempts: eb('webhook_attempts', '+', 1) }))

@@ -1,4 +1,14 @@
-import type { Consumer, EachBatchPayload, Kafka, KafkaMessage, Producer, ProducerBatch } from 'kafkajs';
+import type {
+  Consumer,
+  ConsumerConfig,
+  ConsumerRunConfig,
+  EachBatchPayload,
+  EachMessagePayload,
+  Kafka,
+  KafkaMessage,
+  Producer,
+  ProducerBatch,
+} from 'kafkajs';
 import { createLogger } from '@sps/observability';
 
 export const silentLogger = createLogger({ service: 'test', level: 'silent' });
@@ -7,8 +17,9 @@ type Listener = (event: { payload: unknown }) => void;
 
 /**
  * A stand-in for the client's consumer in pure unit tests: the test hands batches to the runner's
- * eachBatch itself and sees what it resolved, paused, resumed and committed. (Runners are also
- * exercised against the real broker by the integration tests.)
+ * eachBatch (or, for a consumer run with eachMessage, its messages one by one) itself and sees what
+ * it resolved, paused, resumed and committed. (Runners are also exercised against the real broker
+ * by the integration tests.)
  */
 export class FakeConsumer {
   readonly events = { CRASH: 'crash', GROUP_JOIN: 'join', REBALANCING: 'rebalancing' };
@@ -18,7 +29,14 @@ export class FakeConsumer {
   readonly resolved = new Map<string, string>();
   private listeners = new Map<string, Listener[]>();
   private eachBatch: ((payload: EachBatchPayload) => Promise<void>) | undefined;
+  private eachMessage: ((payload: EachMessagePayload) => Promise<void>) | undefined;
   disconnected = false;
+  /** What the consumer was created with (set by `fakeKafka`). */
+  config: ConsumerConfig | undefined;
+  /** Every `subscribe` call, in order. */
+  readonly subscriptions: { topics: (string | RegExp)[]; fromBeginning?: boolean }[] = [];
+  /** The options of `run` (without the callbacks' identity mattering). */
+  runConfig: ConsumerRunConfig | undefined;
 
   on(event: string, listener: Listener) {
     this.listeners.set(event, [...(this.listeners.get(event) ?? []), listener]);
@@ -32,9 +50,15 @@ export class FakeConsumer {
     for (const listener of this.listeners.get(event) ?? []) listener({ payload });
   }
   async connect() {}
-  async subscribe() {}
-  async run(config: { eachBatch: (payload: EachBatchPayload) => Promise<void> }) {
+  async subscribe(subscription?: { topics?: (string | RegExp)[]; topic?: string; fromBeginning?: boolean }) {
+    if (!subscription) return;
+    const topics = subscription.topics ?? (subscription.topic === undefined ? [] : [subscription.topic]);
+    this.subscriptions.push({ topics, fromBeginning: subscription.fromBeginning });
+  }
+  async run(config: ConsumerRunConfig) {
+    this.runConfig = config;
     this.eachBatch = config.eachBatch;
+    this.eachMessage = config.eachMessage;
     setImmediate(() => this.emit(this.events.GROUP_JOIN));
   }
   pause(topics: { topic: string; partitions?: number[] }[]) {
@@ -58,8 +82,15 @@ export class FakeConsumer {
     return this.commits.filter((c) => c.topic === topic && c.partition === partition).at(-1)?.offset;
   }
 
-  /** Hands one batch to the runner, as the client's fetch loop would. */
+  /**
+   * Hands one batch to the runner, as the client's fetch loop would: to eachBatch, or message by
+   * message (each awaited) to eachMessage when the consumer was run with that.
+   */
   async deliver(topic: string, partition: number, messages: KafkaMessage[]): Promise<void> {
+    if (!this.eachBatch && this.eachMessage) {
+      for (const message of messages) await this.deliverMessage(topic, partition, message);
+      return;
+    }
     if (!this.eachBatch) throw new Error('runner not started');
     const key = `${topic}:${partition}`;
     await this.eachBatch({
@@ -86,10 +117,78 @@ export class FakeConsumer {
       isStale: () => false,
     } as unknown as EachBatchPayload);
   }
+
+  /** Hands one message to a consumer run with eachMessage. */
+  async deliverMessage(topic: string, partition: number, message: KafkaMessage): Promise<void> {
+    if (!this.eachMessage) throw new Error('consumer not run with eachMessage');
+    const key = `${topic}:${partition}`;
+    await this.eachMessage({
+      topic,
+      partition,
+      message,
+      heartbeat: async () => {},
+      pause: () => {
+        this.paused.add(key);
+        return () => this.resume([{ topic, partitions: [partition] }]);
+      },
+    });
+  }
 }
 
-export function fakeKafka(consumer: FakeConsumer): Kafka {
-  return { consumer: () => consumer as unknown as Consumer } as unknown as Kafka;
+/** The admin client's calls the service makes, answered from a table of topics and partition counts. */
+export class FakeAdmin {
+  connects = 0;
+  disconnects = 0;
+  readonly metadataRequests: string[][] = [];
+
+  constructor(readonly partitions: Record<string, number> = {}) {}
+
+  async connect() {
+    this.connects += 1;
+  }
+  async disconnect() {
+    this.disconnects += 1;
+  }
+  async fetchTopicMetadata({ topics = [] }: { topics?: string[] } = {}) {
+    this.metadataRequests.push(topics);
+    return {
+      topics: topics
+        .filter((topic) => this.partitions[topic] !== undefined)
+        .map((topic) => ({
+          name: topic,
+          partitions: Array.from({ length: this.partitions[topic]! }, (_, partitionId) => ({
+            partitionErrorCode: 0,
+            partitionId,
+            leader: 0,
+            replicas: [0],
+            isr: [0],
+            offlineReplicas: [],
+          })),
+        })),
+    };
+  }
+  async listTopics() {
+    return Object.keys(this.partitions);
+  }
+}
+
+/**
+ * A client whose `consumer(config)` hands out the given fake (or, with a function, the fake it
+ * picks for that config, e.g. by group id; several runners sharing one client), recording the
+ * config on it, and whose `admin()` is the given FakeAdmin.
+ */
+export function fakeKafka(
+  consumer: FakeConsumer | ((config: ConsumerConfig) => FakeConsumer),
+  admin: FakeAdmin = new FakeAdmin(),
+): Kafka {
+  return {
+    consumer: (config: ConsumerConfig) => {
+      const chosen = typeof consumer === 'function' ? consumer(config) : consumer;
+      chosen.config = config;
+      return chosen as unknown as Consumer;
+    },
+    admin: () => admin,
+  } as unknown as Kafka;
 }
 
 export function message(
@@ -109,6 +208,11 @@ export function message(
   } as unknown as KafkaMessage;
 }
 
+/** The same message with another key (`null`: no key). */
+export function withKey(source: KafkaMessage, key: string | null): KafkaMessage {
+  return { ...source, key: key === null ? null : Buffer.from(key) } as KafkaMessage;
+}
+
 /** A client producer whose produce requests the test sees, and can make fail. */
 export class FakeProducer {
   readonly requests: ProducerBatch[] = [];
@@ -121,8 +225,17 @@ export class FakeProducer {
     this.requests.push(batch);
     return [];
   }
-  /** Every record acknowledged so far, with its topic. */
-  sent(): { topic: string; key: string; value: string; headers: Record<string, string> }[] {
+  /**
+   * Every record acknowledged so far, with its topic (and its partition, only when the producer
+   * named one).
+   */
+  sent(): {
+    topic: string;
+    key: string;
+    value: string;
+    headers: Record<string, string>;
+    partition?: number;
+  }[] {
     return this.requests.flatMap((r) =>
       (r.topicMessages ?? []).flatMap(({ topic, messages }) =>
         messages.map((m) => ({
@@ -130,9 +243,15 @@ export class FakeProducer {
           key: m.key?.toString() ?? '',
           value: m.value?.toString() ?? '',
           headers: Object.fromEntries(Object.entries(m.headers ?? {}).map(([k, v]) => [k, String(v)])),
+          ...(m.partition === undefined ? {} : { partition: m.partition }),
         })),
       ),
     );
+  }
+
+  /** The records acknowledged on one topic. */
+  sentTo(topic: string): ReturnType<FakeProducer['sent']> {
+    return this.sent().filter((record) => record.topic === topic);
   }
   asProducer(): Producer {
     return this as unknown as Producer;
