@@ -11,7 +11,8 @@ import {
 } from './support/providers-under-test.js';
 
 const REPO_ROOT = resolve(fileURLToPath(new URL('.', import.meta.url)), '../../..');
-const SUITE = resolve(REPO_ROOT, '../shared/data/JSON-Schema-Test-Suite');
+// Vendored with its licence: libs/llm/test/fixtures/JSON-Schema-Test-Suite (MIT, Julian Berman).
+const SUITE = resolve(REPO_ROOT, 'libs/llm/test/fixtures/JSON-Schema-Test-Suite');
 const DRAFTS = [
   { dir: 'draft2020-12', $schema: 'https://json-schema.org/draft/2020-12/schema' },
   { dir: 'draft7', $schema: 'http://json-schema.org/draft-07/schema#' },

@@ -1,6 +1,6 @@
 /**
  * The official JSON-Schema-Test-Suite (json-schema-org/JSON-Schema-Test-Suite, MIT, Copyright (c) 2012
- * Julian Berman; see ../shared/data/JSON-Schema-Test-Suite/SOURCE.md) run through SchemaCompiler.
+ * Julian Berman; see libs/llm/test/fixtures/JSON-Schema-Test-Suite/SOURCE.md, vendored with its LICENSE) run through SchemaCompiler.
  *
  * For draft4, draft6, draft7, draft2019-09 and draft2020-12: every required test file plus
  * `optional/format/*.json` (the service asserts formats). Each case's schema gets the draft's
@@ -22,7 +22,7 @@ import { ServiceError } from '@sps/contracts';
 import { EVALUATION_FAILURE_PREFIX, SchemaCompiler } from '../../src/validation/schema-compiler.js';
 
 const SUITE_DIR = fileURLToPath(
-  new URL('../../../../../shared/data/JSON-Schema-Test-Suite', import.meta.url),
+  new URL('../fixtures/JSON-Schema-Test-Suite', import.meta.url),
 );
 const DOC_FILE = fileURLToPath(new URL('../../../../docs/validator-limitations.md', import.meta.url));
 
@@ -1935,7 +1935,7 @@ describe('JSON-Schema-Test-Suite', () => {
   if (!suitePresent) {
     it('is present', () => {
       throw new Error(
-        `JSON-Schema-Test-Suite not found at ${SUITE_DIR}: the suite data must be at ../shared/data/JSON-Schema-Test-Suite relative to the repository root (see its SOURCE.md)`,
+        `JSON-Schema-Test-Suite not found at ${SUITE_DIR}: the suite data is vendored at libs/llm/test/fixtures/JSON-Schema-Test-Suite (see its SOURCE.md)`,
       );
     });
     return;
