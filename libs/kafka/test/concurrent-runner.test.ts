@@ -157,25 +157,30 @@ describe('ConcurrentRunner', () => {
     await runner.stop(100);
   });
 
-  it('pauses a partition at the in-flight bound, unread, and resumes it when there is room', async () => {
+  it('waits at the in-flight bound, heartbeating, and takes a slot the moment one frees', async () => {
     const handler = controlledHandler();
     const { consumer, runner } = setup({ handle: handler.handle, maxInFlight: 4 });
     await runner.start();
-    await consumer.deliver(
+    const delivered = consumer.deliver(
       'in',
       0,
       [0, 1, 2, 3, 4, 5].map((n) => message(n, { n })),
     );
-    expect(handler.started).toEqual([0, 1, 2, 3]);
-    expect(consumer.paused.has('in:0')).toBe(true);
-    expect(consumer.resolved.get('in:0')).toBe('3'); // 4 and 5 will be fetched again
+    await until(() => handler.started.length === 4);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    expect(handler.started).toEqual([0, 1, 2, 3]); // the bound holds
+    expect(runner.inFlightCount).toBe(4);
+    expect(consumer.resolved.get('in:0')).toBe('3');
+    handler.finish(2);
+    await until(() => handler.started.length === 5);
+    expect(handler.started.at(-1)).toBe(4);
     expect(runner.inFlightCount).toBe(4);
     handler.finish(0);
-    await new Promise((resolve) => setTimeout(resolve, 10));
-    expect(consumer.paused.has('in:0')).toBe(true); // 3 in flight: not below the resume mark (3 of 4)
-    handler.finish(1);
-    await until(() => !consumer.paused.has('in:0'));
-    for (const n of [2, 3]) handler.finish(n);
+    await delivered; // the whole batch was taken, none of it paused or refetched
+    expect(handler.started).toEqual([0, 1, 2, 3, 4, 5]);
+    expect(consumer.paused.has('in:0')).toBe(false);
+    for (const n of [1, 3, 4, 5]) handler.finish(n);
+    await until(() => consumer.committed('in', 0) === '6');
     await runner.stop(100);
   });
 

@@ -25,7 +25,8 @@ export interface ConcurrentRunnerOptions<T> extends GroupOptions {
   maxInFlight: number;
   /**
    * Span of uncommitted records per partition (oldest unfinished to newest started): what a crash
-   * can make the next owner redo. Default: maxInFlight.
+   * can make the next owner redo (done work there is mostly answered from the cache). Default:
+   * twice maxInFlight, so that one slow record does not stop its partition at once.
    */
   maxUncommittedPerPartition?: number;
   /** Milliseconds before this record may run (delayed retries); the partition waits, unread. */
@@ -42,15 +43,17 @@ interface Paused {
 /**
  * Keeps many records of each partition in flight at once and commits, per partition, only the
  * contiguous prefix of finished offsets: a crash at any instant redelivers at most the uncommitted
- * span and never skips a record. Nothing ever waits inside the client's callback: a partition at
- * its bound, or whose next record is not due, is paused unread and resumed when it may go on, so
- * other partitions and the group's heartbeats never wait behind it.
+ * span and never skips a record. A partition whose uncommitted span is at its bound, or whose next
+ * record is not due, is paused unread and resumed when it may go on, so other partitions never wait
+ * behind it. Only the instance-wide in-flight bound, which every partition shares, is waited for in
+ * the client's callback (heartbeating), so that a freed slot is taken at once.
  */
 export class ConcurrentRunner<T> {
   private readonly consumer: Consumer;
   private trackers = new Map<string, PartitionOffsetTracker>();
   private readonly pausedForCapacity = new Map<string, Paused>();
   private readonly holdTimers = new Set<NodeJS.Timeout>();
+  private slotFreed: (() => void)[] = [];
   private inFlight = 0;
   private readonly abort = new AbortController();
   private commitTimer: NodeJS.Timeout | undefined;
@@ -59,7 +62,7 @@ export class ConcurrentRunner<T> {
 
   constructor(private readonly options: ConcurrentRunnerOptions<T>) {
     this.consumer = createGroupConsumer(options);
-    this.maxSpan = options.maxUncommittedPerPartition ?? options.maxInFlight;
+    this.maxSpan = options.maxUncommittedPerPartition ?? 2 * options.maxInFlight;
     this.handling = {
       deadLetters: options.deadLetters,
       onRefused: options.onRefused,
@@ -105,6 +108,7 @@ export class ConcurrentRunner<T> {
     while (this.inFlight > 0 && Date.now() < until) await sleep(20);
     // Whatever still runs (a backoff, a slow call) is abandoned to redelivery.
     this.abort.abort();
+    for (const wake of this.slotFreed.splice(0)) wake();
     if (this.inFlight > 0)
       options.logger.warn(
         { abandoned: this.inFlight },
@@ -132,9 +136,12 @@ export class ConcurrentRunner<T> {
         this.holdTimers.add(timer);
         return;
       }
+      // The instance-wide bound is waited for here, heartbeating: every partition shares it, and
+      // a slot is taken the moment one frees (pausing would cost a refetch and a fetch-wait).
+      if (!(await this.waitForSlot(heartbeat, () => isRunning() && !isStale()))) return;
       let tracker = this.trackers.get(key);
       if (!tracker) this.trackers.set(key, (tracker = new PartitionOffsetTracker()));
-      if (this.inFlight >= this.options.maxInFlight || tracker.inFlight >= this.maxSpan) {
+      if (tracker.inFlight >= this.maxSpan) {
         pause();
         this.pausedForCapacity.set(key, { topic: batch.topic, partition: batch.partition });
         return;
@@ -173,10 +180,24 @@ export class ConcurrentRunner<T> {
     }
   }
 
-  /** Resumes capacity-paused partitions once there is room again (with slack, to avoid refetch churn). */
+  /** True once a slot is free; false if the runner stopped or the partition moved meanwhile. */
+  private async waitForSlot(heartbeat: () => Promise<void>, live: () => boolean): Promise<boolean> {
+    while (this.inFlight >= this.options.maxInFlight) {
+      if (this.abort.signal.aborted || !live()) return false;
+      await new Promise<void>((resolve) => {
+        this.slotFreed.push(resolve);
+        setTimeout(resolve, 1_000).unref();
+      });
+      await heartbeat().catch(() => undefined);
+    }
+    return !this.abort.signal.aborted && live();
+  }
+
+  /** Resumes partitions paused at their span bound once their span has room (with slack, to avoid refetch churn). */
   private resumeIfRoom(): void {
+    const waiters = this.slotFreed.splice(0);
+    for (const wake of waiters) wake();
     if (this.pausedForCapacity.size === 0 || this.abort.signal.aborted) return;
-    if (this.inFlight >= Math.ceil(this.options.maxInFlight * 0.75)) return;
     const resumable: Paused[] = [];
     for (const [key, paused] of this.pausedForCapacity) {
       const span = this.trackers.get(key)?.inFlight ?? 0;
