@@ -21,9 +21,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { ServiceError } from '@sps/contracts';
 import { EVALUATION_FAILURE_PREFIX, SchemaCompiler } from '../../src/validation/schema-compiler.js';
 
-const SUITE_DIR = fileURLToPath(
-  new URL('../fixtures/JSON-Schema-Test-Suite', import.meta.url),
-);
+const SUITE_DIR = fileURLToPath(new URL('../fixtures/JSON-Schema-Test-Suite', import.meta.url));
 const DOC_FILE = fileURLToPath(new URL('../../../../docs/validator-limitations.md', import.meta.url));
 
 interface SuiteDraft {
