@@ -230,6 +230,25 @@ describe('ConcurrentRunner', () => {
     await runner.stop(100);
   });
 
+  it('starts nothing new once stopping, even from a batch that was waiting for a slot', async () => {
+    const handler = controlledHandler();
+    const { consumer, runner } = setup({ handle: handler.handle, maxInFlight: 2 });
+    await runner.start();
+    const delivered = consumer.deliver(
+      'in',
+      0,
+      [0, 1, 2, 3].map((n) => message(n, { n })),
+    );
+    await until(() => handler.started.length === 2);
+    const stopped = runner.stop(1_000);
+    handler.finish(0); // frees a slot while stopping
+    handler.finish(1);
+    await stopped;
+    await delivered;
+    expect(handler.started).toEqual([0, 1]);
+    expect(consumer.committed('in', 0)).toBe('2');
+  });
+
   it('stops without waiting for a backoff, and leaves the unfinished record uncommitted', async () => {
     const { consumer, runner } = setup({
       retry: { maxAttempts: 3, baseMs: 60_000, capMs: 60_000 },

@@ -54,6 +54,7 @@ export class ConcurrentRunner<T> {
   private readonly pausedForCapacity = new Map<string, Paused>();
   private readonly holdTimers = new Set<NodeJS.Timeout>();
   private slotFreed: (() => void)[] = [];
+  private stopping = false;
   private inFlight = 0;
   private readonly abort = new AbortController();
   private commitTimer: NodeJS.Timeout | undefined;
@@ -102,6 +103,7 @@ export class ConcurrentRunner<T> {
   /** Stop fetching, let in-flight work finish until the deadline, commit what finished, leave. */
   async stop(deadlineMs: number): Promise<void> {
     const { consumer, options } = this;
+    this.stopping = true; // nothing new starts, even in a batch that waits for a slot
     consumer.pause(options.topics.map((topic) => ({ topic })));
     for (const timer of this.holdTimers) clearTimeout(timer);
     const until = Date.now() + deadlineMs;
@@ -123,7 +125,7 @@ export class ConcurrentRunner<T> {
     const { batch, resolveOffset, heartbeat, isRunning, isStale, pause } = payload;
     const key = `${batch.topic}:${batch.partition}`;
     for (const message of batch.messages) {
-      if (this.abort.signal.aborted || !isRunning() || isStale()) return;
+      if (this.stopping || !isRunning() || isStale()) return;
       const raw = toRawRecord(message, batch.topic, batch.partition);
       const hold = this.options.holdFor?.(raw) ?? 0;
       if (hold > 0) {
@@ -183,14 +185,14 @@ export class ConcurrentRunner<T> {
   /** True once a slot is free; false if the runner stopped or the partition moved meanwhile. */
   private async waitForSlot(heartbeat: () => Promise<void>, live: () => boolean): Promise<boolean> {
     while (this.inFlight >= this.options.maxInFlight) {
-      if (this.abort.signal.aborted || !live()) return false;
+      if (this.stopping || !live()) return false;
       await new Promise<void>((resolve) => {
         this.slotFreed.push(resolve);
         setTimeout(resolve, 1_000).unref();
       });
       await heartbeat().catch(() => undefined);
     }
-    return !this.abort.signal.aborted && live();
+    return !this.stopping && live();
   }
 
   /** Resumes partitions paused at their span bound once their span has room (with slack, to avoid refetch churn). */
