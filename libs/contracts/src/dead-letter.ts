@@ -4,6 +4,9 @@
  * `dlq-*` headers below that say where it came from and why it was refused (the convention of Kafka
  * Connect's dead-letter queues). Keeping the original untouched is what makes a replay exact:
  * `npm run dlq -- replay` produces the value back to `dlq-source-topic` without the `dlq-*` headers.
+ * One exception: a webhook given up after its last retry is dead-lettered as the job event itself,
+ * with `dlq-source-topic` = the job-events topic (so that a replay starts its deliveries over) while
+ * `dlq-source-partition`/`-offset` say where its last retry was read (a delay tier).
  */
 export const DLQ_HEADERS = {
   reason: 'dlq-reason',
