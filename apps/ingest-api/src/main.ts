@@ -88,9 +88,11 @@ await runService(
       webhookAllowlist: config.WEBHOOK_ALLOWLIST.split(',').filter(Boolean),
       schemaCompiler: new SchemaCompiler(),
       pipeline,
+      // /v1/health/ready: Kafka and Postgres are required; without Redis the API still serves
+      // (rate limits fall back to memory), so it is optional: down means degraded, still ready.
       healthChecks: {
         postgres: () => sql`select 1`.execute(db),
-        redis: () => redis.ping(),
+        redis: Object.assign(() => redis.ping(), { optional: true }),
         kafka: kafkaHealthProbe(kafka),
       },
     });

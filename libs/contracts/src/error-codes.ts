@@ -3,11 +3,15 @@ export const ERROR_HTTP_STATUS = {
   INVALID_REQUEST: 400,
   INVALID_SCHEMA: 400,
   UNAUTHORIZED: 401,
+  /** The key may not use what the request asks for (a provider or model outside its allowlist). */
+  FORBIDDEN: 403,
   NOT_FOUND: 404,
   CONFLICT: 409,
   PAYLOAD_TOO_LARGE: 413,
   VALIDATION_FAILED: 422,
   RATE_LIMIT_EXCEEDED: 429,
+  /** The key's daily or monthly token or cost budget is spent; Retry-After names the reset. */
+  BUDGET_EXCEEDED: 429,
   INTERNAL_ERROR: 500,
   LLM_PROVIDER_ERROR: 502,
   SERVICE_UNAVAILABLE: 503,

@@ -14,6 +14,12 @@ export const ProviderAttempt = Type.Object({
   tokens_in: Type.Integer({ minimum: 0 }),
   tokens_out: Type.Integer({ minimum: 0 }),
   cost_usd: Type.Number({ minimum: 0 }),
+  unpriced: Type.Optional(
+    Type.Literal(true, {
+      description:
+        'the model has no price (LLM_PRICES): cost_usd is 0 because the price is unknown, not because the call was free',
+    }),
+  ),
   latency_ms: Type.Integer({ minimum: 0 }),
 });
 export type ProviderAttempt = Static<typeof ProviderAttempt>;

@@ -6,9 +6,14 @@ export {
   createApiKey,
   findActiveKey,
   hashApiKey,
+  keyUsage,
   listApiKeys,
   revokeApiKey,
+  updateKeyControls,
+  NO_KEY_CONTROLS,
   type AuthenticatedKey,
+  type KeyControls,
+  type KeyUsage,
 } from './repositories/api-keys.js';
 export * from './repositories/jobs.js';
 export * from './repositories/schemas.js';

@@ -3,11 +3,13 @@ import type { Database } from './database.js';
 import * as initial from './migrations/0001-initial.js';
 import * as jobOutbox from './migrations/0002-job-outbox.js';
 import * as jobPublication from './migrations/0003-job-publication.js';
+import * as keyControls from './migrations/0004-key-controls.js';
 
 const MIGRATIONS: Record<string, Migration> = {
   '0001-initial': initial,
   '0002-job-outbox': jobOutbox,
   '0003-job-publication': jobPublication,
+  '0004-key-controls': keyControls,
 };
 
 const provider: MigrationProvider = { getMigrations: async () => MIGRATIONS };

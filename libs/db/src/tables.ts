@@ -22,7 +22,17 @@ export interface ApiKeysTable {
   created_at: CreatedAt;
   expires_at: Timestamp | null;
   revoked_at: Timestamp | null;
+  /** Providers / models the key may name in options (null: any); never empty (0004). */
+  allowed_providers: ColumnType<string[] | null, string[] | null | undefined, string[] | null>;
+  allowed_models: ColumnType<string[] | null, string[] | null | undefined, string[] | null>;
+  /** Budgets per UTC day / month (null: none); bigint and numeric come back as exact strings. */
+  daily_token_budget: Budget;
+  monthly_token_budget: Budget;
+  daily_cost_budget_usd: Budget;
+  monthly_cost_budget_usd: Budget;
 }
+
+type Budget = ColumnType<string | null, number | string | null | undefined, number | string | null>;
 
 export interface RequestLogsTable {
   id: Generated<string>;

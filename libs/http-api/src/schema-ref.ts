@@ -2,11 +2,12 @@ import { Type } from '@sinclair/typebox';
 import { ServiceError } from '@sps/contracts';
 import { findSchema, findTemplate, type Database } from '@sps/db';
 import { renderTemplate } from '@sps/processing';
+import { Version } from './schemas/common.js';
 
 export const SchemaRef = Type.Object(
   {
     name: Type.String({ minLength: 1, maxLength: 128 }),
-    version: Type.Optional(Type.Integer({ minimum: 1 })),
+    version: Type.Optional(Version()),
   },
   {
     additionalProperties: false,
@@ -17,7 +18,7 @@ export const SchemaRef = Type.Object(
 export const TemplateRef = Type.Object(
   {
     name: Type.String({ minLength: 1, maxLength: 128 }),
-    version: Type.Optional(Type.Integer({ minimum: 1 })),
+    version: Type.Optional(Version()),
     parameters: Type.Record(Type.String(), Type.Union([Type.String(), Type.Number(), Type.Boolean()]), {
       default: {},
     }),

@@ -8,6 +8,7 @@ import type { Redis } from 'ioredis';
 import type { Logger } from '@sps/observability';
 import type { Registry } from 'prom-client';
 import type { PipelineClient } from './pipeline-client.js';
+import { admission } from './plugins/admission.js';
 import { authentication } from './plugins/authentication.js';
 import { errorEnvelope } from './plugins/error-envelope.js';
 import { httpMetrics } from './plugins/http-metrics.js';
@@ -47,6 +48,9 @@ export async function buildServer(deps: ServerDeps) {
     loggerInstance: deps.logger,
     bodyLimit: deps.bodyLimitBytes ?? 256 * 1024,
     requestIdHeader: false,
+    // Path parameters up to 1 KiB: a 128-character registry name percent-encoded fits, and longer
+    // ones reach validation (a 400 naming the field) instead of the router's 404.
+    routerOptions: { maxParamLength: 1024 },
     genReqId: (request) => requestIdFrom(request.headers['x-request-id'], randomUUID),
   }).withTypeProvider<TypeBoxTypeProvider>();
   app.setValidatorCompiler(validatorCompiler());
@@ -63,6 +67,7 @@ export async function buildServer(deps: ServerDeps) {
   await app.register(async (api) => {
     await api.register(authentication, { db: deps.db });
     await api.register(rateLimit, { redis: deps.redis });
+    await api.register(admission, { db: deps.db }); // what analyze, batch and jobs queue
     await api.register(analyzeRoutes, { pipeline: deps.pipeline, db: deps.db });
     await api.register(batchRoutes, { pipeline: deps.pipeline, db: deps.db });
     await api.register(jobRoutes, {

@@ -32,5 +32,14 @@ export {
   DEFAULT_RESILIENCE,
   type ResilienceSettings,
 } from './routing/resilient-provider.js';
-export { DEFAULT_PRICES, costUsd, type PriceTable } from './routing/price-table.js';
+export {
+  DEFAULT_PRICES,
+  costUsd,
+  priceCall,
+  priceOf,
+  unpricedCallCounts,
+  type PriceTable,
+  type PricedCall,
+  type UnpricedCallCount,
+} from './routing/price-table.js';
 export { ProviderConfig, createRouter } from './provider-config.js';

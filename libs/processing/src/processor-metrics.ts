@@ -1,4 +1,5 @@
 import { Counter, Histogram, type Registry } from 'prom-client';
+import { unpricedCallCounts } from '@sps/llm';
 
 export class ProcessorMetrics {
   readonly requests: Counter<'status' | 'code'>;
@@ -7,6 +8,7 @@ export class ProcessorMetrics {
   readonly deadLetters: Counter;
   readonly providerCalls: Counter<'provider' | 'outcome'>;
   readonly tokens: Counter<'provider' | 'direction'>;
+  readonly unpricedCalls: Counter<'provider' | 'model'>;
 
   constructor(registry: Registry) {
     const registers = [registry];
@@ -45,6 +47,18 @@ export class ProcessorMetrics {
       help: 'tokens by direction',
       labelNames: ['provider', 'direction'],
       registers,
+    });
+    // Priced where each attempt is recorded (the engine, @sps/llm): read from its tally at scrape time,
+    // so every call is counted, failed requests' attempts included.
+    this.unpricedCalls = new Counter({
+      name: 'sps_llm_unpriced_calls_total',
+      help: 'provider calls of a model without a price (recorded with cost_usd 0 and unpriced: true)',
+      labelNames: ['provider', 'model'],
+      registers,
+      collect() {
+        this.reset();
+        for (const { provider, model, calls } of unpricedCallCounts()) this.inc({ provider, model }, calls);
+      },
     });
   }
 }

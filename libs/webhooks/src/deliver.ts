@@ -1,12 +1,16 @@
 import type { JobEventMessage } from '@sps/contracts';
 import type { Database } from '@sps/db';
+import { fetch } from 'undici';
+import { createPinnedAgent, TargetRefusedError, targetErrorOf } from './pinned-agent.js';
 import { signPayload } from './sign.js';
-import { checkWebhookTarget } from './target-check.js';
+import { checkWebhookTarget, type HostLookup } from './target-check.js';
 
 export interface DeliveryDeps {
   db: Database;
   timeoutMs: number;
   allowlist: string[];
+  /** Resolves the target's host, for the check and for the connection (default: the system resolver). */
+  lookup?: HostLookup;
 }
 
 export type DeliveryOutcome =
@@ -22,6 +26,12 @@ export type DeliveryOutcome =
  * One signed delivery attempt of a job outcome (Standard Webhooks, with the key's secret),
  * recorded in webhook_deliveries whatever its outcome. A plain function of the event and the
  * attempt number: the dispatcher decides about retries.
+ *
+ * The target is checked before signing, and the connection itself goes through a lookup that
+ * checks the addresses it connects to (pinned-agent.ts): a name that resolves to a public address
+ * for the check and to a private one for the connection (DNS rebinding) is refused without a byte
+ * sent. A refused target is recorded without a status code, so the attempts shown to the caller
+ * say nothing about what listens at a private address.
  */
 export async function deliver(
   deps: DeliveryDeps,
@@ -51,7 +61,7 @@ export async function deliver(
       .onConflict((oc) => oc.columns(['event_id', 'attempt']).doNothing())
       .execute();
 
-  const target = await checkWebhookTarget(url, deps.allowlist);
+  const target = await checkWebhookTarget(url, deps.allowlist, deps.lookup);
   if (!target.ok) {
     const error = `target ${target.reason}`;
     await record({ status_code: null, outcome: target.transient ? 'failed' : 'refused', error });
@@ -63,9 +73,16 @@ export async function deliver(
     return { kind: 'refused', error: 'no signing secret' };
   }
   const payload = JSON.stringify({ type: event.type, timestamp: event.occurred_at, data: event });
+  // A dispatcher of this attempt's own: every attempt connects afresh, through the checking lookup.
+  const dispatcher = createPinnedAgent({
+    lookup: deps.lookup,
+    trustedHosts: target.allowlisted ? [target.hostname] : [],
+    connectTimeoutMs: deps.timeoutMs,
+  });
   try {
     const response = await fetch(url, {
       method: 'POST',
+      dispatcher,
       redirect: 'manual', // a redirect could point anywhere, private ranges included
       signal: AbortSignal.timeout(deps.timeoutMs),
       headers: {
@@ -84,12 +101,21 @@ export async function deliver(
     });
     return delivered ? { kind: 'delivered' } : { kind: 'failed', error: `HTTP ${response.status}` };
   } catch (failure) {
-    const error =
-      (failure as Error).name === 'TimeoutError'
+    const targetError = targetErrorOf(failure);
+    if (targetError instanceof TargetRefusedError) {
+      const error = `target ${targetError.message}`;
+      await record({ status_code: null, outcome: 'refused', error });
+      return { kind: 'refused', error };
+    }
+    const error = targetError
+      ? `target ${targetError.message}`
+      : (failure as Error).name === 'TimeoutError'
         ? `timed out after ${deps.timeoutMs} ms`
         : (failure as Error).message;
     await record({ status_code: null, outcome: 'failed', error });
     return { kind: 'failed', error };
+  } finally {
+    dispatcher.destroy().catch(() => undefined);
   }
 }
 

@@ -1,23 +1,105 @@
 import fp from 'fastify-plugin';
-import type { FastifyReply } from 'fastify';
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Redis } from 'ioredis';
 import { RateLimiterMemory, RateLimiterRedis, RateLimiterRes } from 'rate-limiter-flexible';
 import { ServiceError } from '@sps/contracts';
 
 const WINDOW_SECONDS = 3600;
 
+declare module 'fastify' {
+  interface FastifyInstance {
+    rateLimiter: KeyRateLimiter;
+  }
+  interface FastifyRequest {
+    /** Points this request has been charged so far (1 once authenticated; prompts once admitted). */
+    rateLimitPoints: number;
+  }
+}
+
 /**
  * Per-key hourly limit (the key's `rate_limit_per_hour`) counted in Redis with
  * rate-limiter-flexible, so every API instance shares the count. While Redis is down an
  * in-memory limiter per instance takes over: limits loosen, requests keep flowing.
+ *
+ * Every request is charged one point on arrival; a request that carries N prompts (analyze,
+ * batch, jobs) is charged up to N in all once admitted (see the admission plugin).
  */
-export const rateLimit = fp<{ redis: Redis }>(async (app, { redis }) => {
-  const limiters = new Map<number, RateLimiterRedis>();
-  const limiterFor = (points: number) => {
-    let limiter = limiters.get(points);
+export class KeyRateLimiter {
+  private readonly limiters = new Map<number, RateLimiterRedis>();
+
+  constructor(private readonly redis: Redis) {}
+
+  /**
+   * Charges `points` more to the request's key. Over the limit: 429 with Retry-After. A request's
+   * first point stays charged when it is refused (as every refused request's); points charged
+   * beyond it (`refundable`) are given back, so a refused batch does not spend the hour.
+   */
+  async charge(
+    request: FastifyRequest,
+    reply: FastifyReply,
+    points: number,
+    { refundable = false }: { refundable?: boolean } = {},
+  ): Promise<void> {
+    if (points <= 0) return;
+    const limit = request.principal.rateLimitPerHour;
+    const key = request.principal.apiKeyId;
+    const limiter = this.limiterFor(limit);
+    if (refundable && request.rateLimitPoints + points > limit) {
+      // More than the key may ever send in an hour: no wait makes it fit, so no Retry-After.
+      const state = await limiter.get(key);
+      if (state) setHeaders(reply, limit, state);
+      throw new ServiceError(
+        'RATE_LIMIT_EXCEEDED',
+        `this request counts ${request.rateLimitPoints + points} prompts, more than the key's limit of ` +
+          `${limit} per hour; send fewer prompts per request`,
+        { limit, requested: request.rateLimitPoints + points },
+      );
+    }
+    try {
+      const state = await limiter.consume(key, points);
+      request.rateLimitPoints += points;
+      setHeaders(reply, limit, state);
+    } catch (rejection) {
+      if (!(rejection instanceof RateLimiterRes)) throw rejection;
+      let remaining = rejection.remainingPoints;
+      if (refundable) {
+        await limiter.reward(key, points);
+        remaining = Math.max(0, limit - (rejection.consumedPoints - points));
+      }
+      setHeaders(reply, limit, rejection, remaining);
+      const retryAfter = Math.max(1, Math.ceil(rejection.msBeforeNext / 1000));
+      reply.header('retry-after', retryAfter);
+      const requested = request.rateLimitPoints + points;
+      throw new ServiceError(
+        'RATE_LIMIT_EXCEEDED',
+        refundable
+          ? `rate limit of ${limit} prompts per hour: this request carries ${requested} and ${remaining} ` +
+              `are left; retry in ${retryAfter} s`
+          : `rate limit of ${limit} requests per hour exceeded; retry in ${retryAfter} s`,
+        {
+          limit,
+          ...(refundable ? { remaining, requested } : {}),
+          retry_after_seconds: retryAfter,
+        },
+      );
+    }
+  }
+
+  /** Gives back `points` charged to the request (work it turned out not to queue). */
+  async refund(request: FastifyRequest, reply: FastifyReply, points: number): Promise<void> {
+    const given = Math.min(points, request.rateLimitPoints);
+    if (given <= 0) return;
+    const limit = request.principal.rateLimitPerHour;
+    const state = await this.limiterFor(limit).reward(request.principal.apiKeyId, given);
+    request.rateLimitPoints -= given;
+    setHeaders(reply, limit, state);
+  }
+
+  private limiterFor(points: number): RateLimiterRedis {
+    let limiter = this.limiters.get(points);
     if (!limiter) {
       limiter = new RateLimiterRedis({
-        storeClient: redis,
+        storeClient: this.redis,
         useRedisPackage: false,
         keyPrefix: `sps:rl:${points}`,
         points,
@@ -28,36 +110,29 @@ export const rateLimit = fp<{ redis: Redis }>(async (app, { redis }) => {
           keyPrefix: `sps:rl-mem:${points}`,
         }),
       });
-      limiters.set(points, limiter);
+      this.limiters.set(points, limiter);
     }
     return limiter;
-  };
+  }
+}
 
+export const rateLimit = fp<{ redis: Redis }>(async (app, { redis }) => {
+  const limiter = new KeyRateLimiter(redis);
+  app.decorate('rateLimiter', limiter);
+  app.decorateRequest('rateLimitPoints', 0);
   app.addHook('onRequest', async (request, reply) => {
     if (!request.principal) return; // unknown route
-    const limit = request.principal.rateLimitPerHour;
-    try {
-      const state = await limiterFor(limit).consume(request.principal.apiKeyId);
-      setHeaders(reply, limit, state);
-    } catch (rejection) {
-      if (!(rejection instanceof RateLimiterRes)) throw rejection;
-      setHeaders(reply, limit, rejection);
-      const retryAfter = Math.max(1, Math.ceil(rejection.msBeforeNext / 1000));
-      reply.header('retry-after', retryAfter);
-      throw new ServiceError(
-        'RATE_LIMIT_EXCEEDED',
-        `rate limit of ${limit} requests per hour exceeded; retry in ${retryAfter} s`,
-        {
-          limit,
-          retry_after_seconds: retryAfter,
-        },
-      );
-    }
+    await limiter.charge(request, reply, 1);
   });
 });
 
-function setHeaders(reply: FastifyReply, limit: number, state: RateLimiterRes): void {
-  reply.header('ratelimit-limit', limit);
-  reply.header('ratelimit-remaining', Math.max(0, state.remainingPoints));
-  reply.header('ratelimit-reset', Math.ceil(state.msBeforeNext / 1000));
+/** RateLimit-* (IETF draft) and their X-RateLimit-* aliases, which many clients read. */
+function setHeaders(reply: FastifyReply, limit: number, state: RateLimiterRes, remaining?: number): void {
+  const left = Math.max(0, remaining ?? state.remainingPoints);
+  const reset = Math.ceil(state.msBeforeNext / 1000);
+  for (const prefix of ['ratelimit', 'x-ratelimit']) {
+    reply.header(`${prefix}-limit`, limit);
+    reply.header(`${prefix}-remaining`, left);
+    reply.header(`${prefix}-reset`, reset);
+  }
 }

@@ -7,7 +7,7 @@ import { checkSchemaLimits } from '../input-limits.js';
 import type { PipelineClient } from '../pipeline-client.js';
 import { Type } from '@sinclair/typebox';
 import { AnalyzeBody, type StructuredResponse } from '../schemas/analyze.js';
-import { errorResponses } from '../schemas/errors.js';
+import { bodyErrors } from '../schemas/errors.js';
 
 const DEFAULT_TIMEOUT_MS = 30_000;
 
@@ -25,7 +25,7 @@ export const analyzeRoutes: FastifyPluginAsyncTypebox<{ pipeline: PipelineClient
         body: AnalyzeBody,
         response: {
           200: Type.Ref('StructuredResponse'),
-          ...errorResponses(400, 401, 422, 429, 500, 502, 503, 504),
+          ...bodyErrors(403, 404, 422, 502, 503, 504),
         },
       },
     },
@@ -37,7 +37,8 @@ export const analyzeRoutes: FastifyPluginAsyncTypebox<{ pipeline: PipelineClient
           fields: [{ field: 'prompt', reason: 'is required (or a template)' }],
         });
       checkSchemaLimits(body.schema);
-      const message = buildRequest(request.principal, { ...body, prompt });
+      const options = await app.admission.admit(request, reply, { prompts: 1, options: body.options });
+      const message = buildRequest(request.principal, { ...body, options, prompt });
       const result = await pipeline.call(message, message.options?.timeout_ms ?? DEFAULT_TIMEOUT_MS);
       return reply.send(toStructuredResponse(result, Math.round(performance.now() - started)));
     },

@@ -5,7 +5,8 @@ import type { Database } from '@sps/db';
 import { checkSchemaLimits } from '../input-limits.js';
 import { SchemaRef, resolveReferences } from '../schema-ref.js';
 import type { PipelineClient } from '../pipeline-client.js';
-import { errorResponses } from '../schemas/errors.js';
+import { notBoth } from '../schemas/common.js';
+import { bodyErrors } from '../schemas/errors.js';
 import { buildRequest, toStructuredResponse } from './analyze.js';
 
 const BatchBody = Type.Object(
@@ -21,6 +22,7 @@ const BatchBody = Type.Object(
   },
   {
     additionalProperties: false,
+    ...notBoth('schema', 'schema_ref'),
     examples: [
       { prompts: ['Extract invoice details from Invoice #12345', "Translate 'Hello World' to Spanish"] },
     ],
@@ -55,16 +57,20 @@ export const batchRoutes: FastifyPluginAsyncTypebox<{ pipeline: PipelineClient; 
         tags: ['analyze'],
         summary: 'Analyse up to 100 prompts; per-item success or error, in input order',
         body: BatchBody,
-        response: { 200: BatchResponse, ...errorResponses(400, 401, 429, 500, 503) },
+        response: { 200: BatchResponse, ...bodyErrors(403, 404, 503) },
       },
     },
-    async (request) => {
+    async (request, reply) => {
       const started = performance.now();
       const { prompts, ...shared } = await resolveReferences(db, request.principal.tenantId, request.body);
       checkSchemaLimits(shared.schema);
+      const options = await app.admission.admit(request, reply, {
+        prompts: prompts.length,
+        options: shared.options,
+      });
       const results = await Promise.all(
         prompts.map(async (prompt, index) => {
-          const message = buildRequest(request.principal, { ...shared, prompt });
+          const message = buildRequest(request.principal, { ...shared, options, prompt });
           try {
             const result = await pipeline.call(message, message.options?.timeout_ms ?? 30_000);
             return toStructuredResponse(result, Math.round(performance.now() - started));

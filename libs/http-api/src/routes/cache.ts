@@ -2,7 +2,7 @@ import { Type } from '@sinclair/typebox';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { ServiceError } from '@sps/contracts';
 import { cacheIndexes, type ResponseCache } from '@sps/cache';
-import { errorResponses } from '../schemas/errors.js';
+import { authenticatedErrors } from '../schemas/errors.js';
 
 /** DELETE /v1/cache: the caller's own cached answers — all, or those of one schema or template name. */
 export const cacheRoutes: FastifyPluginAsyncTypebox<{ cache: ResponseCache<unknown> }> = async (
@@ -22,7 +22,7 @@ export const cacheRoutes: FastifyPluginAsyncTypebox<{ cache: ResponseCache<unkno
           },
           { additionalProperties: false },
         ),
-        response: { 200: Type.Object({ deleted: Type.Integer() }), ...errorResponses(400, 401, 429, 503) },
+        response: { 200: Type.Object({ deleted: Type.Integer() }), ...authenticatedErrors(413, 415, 503) },
       },
     },
     async (request) => {

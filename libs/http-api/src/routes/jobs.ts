@@ -7,7 +7,8 @@ import { checkWebhookTarget } from '@sps/webhooks';
 import { checkSchemaLimits } from '../input-limits.js';
 import { SchemaRef, resolveReferences } from '../schema-ref.js';
 import type { PipelineClient } from '../pipeline-client.js';
-import { errorResponses } from '../schemas/errors.js';
+import { Cursor, CURSOR_PATTERN, notBoth } from '../schemas/common.js';
+import { authenticatedErrors, bodyErrors } from '../schemas/errors.js';
 import { owesPublication, publishJobItems } from '../job-publisher.js';
 
 const JOB_MAX_ITEMS = 1_000;
@@ -31,12 +32,42 @@ const JobBody = Type.Object(
         schema_ref: Type.Optional(SchemaRef),
         options: Type.Optional(Type.Partial(PromptOptions)),
       },
-      { additionalProperties: false },
+      { additionalProperties: false, ...notBoth('schema', 'schema_ref') },
     ),
-    webhook_url: Type.Optional(Type.String({ format: 'uri', maxLength: 2048 })),
+    webhook_url: Type.Optional(
+      Type.String({
+        format: 'uri',
+        maxLength: 2048,
+        description:
+          'http(s), without credentials; refused (400) when its host is, or resolves to, a private, ' +
+          'loopback or otherwise non-public address. A host that does not resolve yet is accepted: ' +
+          'the target is checked again before every delivery.',
+      }),
+    ),
   },
   {
     additionalProperties: false,
+    description: 'an analyze job takes request_params.prompt, a batch job request_params.prompts',
+    if: { properties: { job_type: { const: 'analyze' } } },
+    then: {
+      properties: {
+        request_params: {
+          required: ['prompt'],
+          not: {
+            required: ['prompts'],
+            description: 'is not allowed in an analyze job (it takes one prompt)',
+          },
+        },
+      },
+    },
+    else: {
+      properties: {
+        request_params: {
+          required: ['prompts'],
+          not: { required: ['prompt'], description: 'is not allowed in a batch job (it takes prompts)' },
+        },
+      },
+    },
     examples: [
       {
         job_type: 'batch',
@@ -123,7 +154,7 @@ export const jobRoutes: FastifyPluginAsyncTypebox<JobRoutesOptions> = async (app
           'idempotency-key': Type.Optional(Type.String({ minLength: 1, maxLength: 255 })),
         }),
         body: JobBody,
-        response: { 202: JobAccepted, ...errorResponses(400, 401, 429, 503) },
+        response: { 202: JobAccepted, ...bodyErrors(403, 404, 503) },
       },
     },
     async (request, reply) => {
@@ -138,18 +169,38 @@ export const jobRoutes: FastifyPluginAsyncTypebox<JobRoutesOptions> = async (app
       checkSchemaLimits(request_params.schema, 'request_params.schema');
       if (webhook_url) {
         const target = await checkWebhookTarget(webhook_url, options.webhookAllowlist);
-        if (!target.ok) throw invalid('webhook_url', target.reason);
+        // A host that does not resolve now may later: delivery checks the target again (documented).
+        if (!target.ok && !target.transient) throw invalid('webhook_url', target.reason);
       }
       const idempotencyKey = request.headers['idempotency-key'];
-      const { job } = await createJob(db, {
+      // A resubmission (same Idempotency-Key) queues no new work: it was admitted, and its prompts
+      // charged, the first time; a client retrying near its limit gets its job, not a 429.
+      const resubmitted =
+        idempotencyKey !== undefined &&
+        (await db
+          .selectFrom('jobs')
+          .select('id')
+          .where('tenant_id', '=', request.principal.tenantId)
+          .where('idempotency_key', '=', idempotencyKey)
+          .executeTakeFirst()) !== undefined;
+      const admitted = resubmitted
+        ? request_params.options
+        : await app.admission.admit(request, reply, {
+            prompts: prompts.length,
+            options: request_params.options,
+            field: 'request_params.options',
+          });
+      const { job, created } = await createJob(db, {
         tenantId: request.principal.tenantId,
         apiKeyId: request.principal.apiKeyId,
         jobType: job_type,
-        requestParams: request_params,
+        requestParams: admitted ? { ...request_params, options: admitted } : request_params,
         totalItems: prompts.length,
         webhookUrl: webhook_url,
         idempotencyKey,
       });
+      // Two first submissions raced and the other one created the job: give this one's prompts back.
+      if (!created) await app.admission.refund(request, reply);
       // A new job, or a resubmission of one whose publication failed: publish (again) from the
       // stored row. Items keep their request ids, so an item published twice is stored once.
       if (owesPublication(job)) {
@@ -180,7 +231,7 @@ export const jobRoutes: FastifyPluginAsyncTypebox<JobRoutesOptions> = async (app
         tags: ['jobs'],
         summary: 'Job status, progress, results and webhook deliveries',
         params: JobId,
-        response: { 200: JobView, ...errorResponses(400, 401, 404) },
+        response: { 200: JobView, ...authenticatedErrors(404) },
       },
     },
     async (request) => {
@@ -223,16 +274,19 @@ export const jobRoutes: FastifyPluginAsyncTypebox<JobRoutesOptions> = async (app
       schema: {
         tags: ['jobs'],
         summary: 'List jobs, newest first, with cursor pagination',
-        querystring: Type.Object({
-          limit: Type.Integer({ minimum: 1, maximum: 100, default: 20 }),
-          cursor: Type.Optional(Type.String()),
-        }),
+        querystring: Type.Object(
+          {
+            limit: Type.Integer({ minimum: 1, maximum: 100, default: 20 }),
+            cursor: Type.Optional(Cursor),
+          },
+          { additionalProperties: false },
+        ),
         response: {
           200: Type.Object({
             jobs: Type.Array(JobSummary),
             next_cursor: Type.Union([Type.String(), Type.Null()]),
           }),
-          ...errorResponses(400, 401),
+          ...authenticatedErrors(),
         },
       },
     },
@@ -255,8 +309,11 @@ export const jobRoutes: FastifyPluginAsyncTypebox<JobRoutesOptions> = async (app
       schema: {
         tags: ['jobs'],
         summary: 'Cancel the items of a job that have not run',
+        description:
+          'Cancels, does not remove: the job stays readable (status `cancelled`, with the results of ' +
+          'the items that had run) until it expires. 409 when it had already ended.',
         params: JobId,
-        response: { 200: JobSummary, ...errorResponses(400, 401, 404, 409) },
+        response: { 200: JobSummary, ...authenticatedErrors(404, 409, 413, 415) },
       },
     },
     async (request) => {
@@ -312,16 +369,22 @@ function summaryOf(job: {
 
 const iso = (value: Date | string) => new Date(value).toISOString();
 
-function encodeCursor(createdAt: Date, id: string): string {
-  return Buffer.from(JSON.stringify([createdAt.toISOString(), id])).toString('base64url');
+/**
+ * A cursor is 22 bytes in base64url: the last row's created_at (ms since the epoch, 6 bytes) and
+ * id (16 bytes). Every string of CURSOR_PATTERN decodes to a position (a time within 6 bytes of
+ * milliseconds, any uuid), so the schema's pattern is exactly what is accepted.
+ */
+export function encodeCursor(createdAt: Date, id: string): string {
+  const bytes = Buffer.alloc(22);
+  bytes.writeUIntBE(createdAt.getTime(), 0, 6);
+  Buffer.from(id.replace(/-/g, ''), 'hex').copy(bytes, 6);
+  return bytes.toString('base64url');
 }
 
-function decodeCursor(cursor: string): { createdAt: Date; id: string } {
-  try {
-    const [createdAt, id] = JSON.parse(Buffer.from(cursor, 'base64url').toString()) as [string, string];
-    if (Number.isNaN(Date.parse(createdAt)) || !/^[0-9a-f-]{36}$/.test(id)) throw new Error('bad cursor');
-    return { createdAt: new Date(createdAt), id };
-  } catch {
-    throw invalid('cursor', 'is not a cursor this API returned');
-  }
+export function decodeCursor(cursor: string): { createdAt: Date; id: string } {
+  if (!new RegExp(CURSOR_PATTERN).test(cursor)) throw invalid('cursor', 'is not a cursor this API returned');
+  const bytes = Buffer.from(cursor, 'base64url');
+  const hex = bytes.subarray(6).toString('hex');
+  const id = hex.replace(/^(.{8})(.{4})(.{4})(.{4})(.{12})$/, '$1-$2-$3-$4-$5');
+  return { createdAt: new Date(bytes.readUIntBE(0, 6)), id };
 }

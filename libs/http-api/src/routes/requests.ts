@@ -2,7 +2,7 @@ import { Type } from '@sinclair/typebox';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { ServiceError } from '@sps/contracts';
 import { findRequestLog, type Database } from '@sps/db';
-import { errorResponses } from '../schemas/errors.js';
+import { authenticatedErrors } from '../schemas/errors.js';
 
 const RequestRecord = Type.Object({
   request_id: Type.String(),
@@ -23,7 +23,7 @@ export const requestRoutes: FastifyPluginAsyncTypebox<{ db: Database }> = async 
         tags: ['requests'],
         summary: 'Read the stored result of one request',
         params: Type.Object({ id: Type.String({ format: 'uuid' }) }),
-        response: { 200: RequestRecord, ...errorResponses(400, 401, 404) },
+        response: { 200: RequestRecord, ...authenticatedErrors(404) },
       },
     },
     async (request) => {

@@ -4,12 +4,10 @@ import { ServiceError, UserSchema } from '@sps/contracts';
 import { addSchemaVersion, deprecateSchema, findSchema, listSchemas, type Database } from '@sps/db';
 import type { SchemaCompiler } from '@sps/llm';
 import { checkSchemaLimits } from '../input-limits.js';
-import { errorResponses } from '../schemas/errors.js';
+import { RegistryName, Version } from '../schemas/common.js';
+import { authenticatedErrors, bodyErrors } from '../schemas/errors.js';
 
-const Name = Type.String({
-  pattern: '^[a-zA-Z0-9][a-zA-Z0-9._-]{0,127}$',
-  description: 'letters, digits, . _ -',
-});
+const Name = RegistryName;
 const SchemaRecord = Type.Object({
   name: Type.String(),
   version: Type.Integer(),
@@ -24,7 +22,7 @@ const NewVersion = Type.Object(
 );
 const NewSchema = Type.Composite([Type.Object({ name: Name }), NewVersion], { additionalProperties: false });
 const ByName = Type.Object({ name: Name });
-const ByVersion = Type.Object({ name: Name, version: Type.Integer({ minimum: 1 }) });
+const ByVersion = Type.Object({ name: Name, version: Version() });
 
 /** A per-tenant schema registry: names with immutable versions that requests can reference. */
 export const schemaRoutes: FastifyPluginAsyncTypebox<{ db: Database; compiler: SchemaCompiler }> = async (
@@ -44,7 +42,7 @@ export const schemaRoutes: FastifyPluginAsyncTypebox<{ db: Database; compiler: S
         tags: ['schemas'],
         summary: 'Register a schema (version 1)',
         body: NewSchema,
-        response: { 201: SchemaRecord, ...errorResponses(400, 401, 409, 429) },
+        response: { 201: SchemaRecord, ...bodyErrors(409) },
       },
     },
     async (request, reply) => {
@@ -73,7 +71,7 @@ export const schemaRoutes: FastifyPluginAsyncTypebox<{ db: Database; compiler: S
         summary: 'Add a new version of a schema',
         params: ByName,
         body: NewVersion,
-        response: { 201: SchemaRecord, ...errorResponses(400, 401, 404, 429) },
+        response: { 201: SchemaRecord, ...bodyErrors(404) },
       },
     },
     async (request, reply) => {
@@ -96,7 +94,7 @@ export const schemaRoutes: FastifyPluginAsyncTypebox<{ db: Database; compiler: S
       schema: {
         tags: ['schemas'],
         summary: 'List schemas (latest version of each)',
-        response: { 200: Type.Object({ schemas: Type.Array(SchemaRecord) }), ...errorResponses(401, 429) },
+        response: { 200: Type.Object({ schemas: Type.Array(SchemaRecord) }), ...authenticatedErrors() },
       },
     },
     async (request) => ({ schemas: (await listSchemas(db, request.principal.tenantId)).map(view) }),
@@ -109,7 +107,7 @@ export const schemaRoutes: FastifyPluginAsyncTypebox<{ db: Database; compiler: S
         tags: ['schemas'],
         summary: 'The latest non-deprecated version',
         params: ByName,
-        response: { 200: SchemaRecord, ...errorResponses(401, 404, 429) },
+        response: { 200: SchemaRecord, ...authenticatedErrors(404) },
       },
     },
     async (request) =>
@@ -123,7 +121,7 @@ export const schemaRoutes: FastifyPluginAsyncTypebox<{ db: Database; compiler: S
         tags: ['schemas'],
         summary: 'One version',
         params: ByVersion,
-        response: { 200: SchemaRecord, ...errorResponses(400, 401, 404, 429) },
+        response: { 200: SchemaRecord, ...authenticatedErrors(404) },
       },
     },
     async (request) => {
@@ -141,7 +139,7 @@ export const schemaRoutes: FastifyPluginAsyncTypebox<{ db: Database; compiler: S
         tags: ['schemas'],
         summary: 'Deprecate a version',
         params: ByVersion,
-        response: { 200: SchemaRecord, ...errorResponses(400, 401, 404, 429) },
+        response: { 200: SchemaRecord, ...bodyErrors(404) },
       },
     },
     async (request) => {

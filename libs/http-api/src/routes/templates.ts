@@ -4,9 +4,10 @@ import { LIMITS, ServiceError } from '@sps/contracts';
 import { addTemplateVersion, findSchema, findTemplate, listTemplates, type Database } from '@sps/db';
 import { templateParameters } from '@sps/processing';
 import { SchemaRef } from '../schema-ref.js';
-import { errorResponses } from '../schemas/errors.js';
+import { RegistryName, Version } from '../schemas/common.js';
+import { authenticatedErrors, bodyErrors } from '../schemas/errors.js';
 
-const Name = Type.String({ pattern: '^[a-zA-Z0-9][a-zA-Z0-9._-]{0,127}$' });
+const Name = RegistryName;
 const TemplateRecord = Type.Object({
   name: Type.String(),
   version: Type.Integer(),
@@ -61,7 +62,7 @@ export const templateRoutes: FastifyPluginAsyncTypebox<{ db: Database }> = async
         tags: ['templates'],
         summary: 'Register a template (version 1)',
         body: NewTemplate,
-        response: { 201: TemplateRecord, ...errorResponses(400, 401, 404, 409, 429) },
+        response: { 201: TemplateRecord, ...bodyErrors(404, 409) },
       },
     },
     async (request, reply) => {
@@ -84,7 +85,7 @@ export const templateRoutes: FastifyPluginAsyncTypebox<{ db: Database }> = async
         summary: 'Add a new version of a template',
         params: Type.Object({ name: Name }),
         body: NewVersion,
-        response: { 201: TemplateRecord, ...errorResponses(400, 401, 404, 429) },
+        response: { 201: TemplateRecord, ...bodyErrors(404) },
       },
     },
     async (request, reply) => {
@@ -102,7 +103,7 @@ export const templateRoutes: FastifyPluginAsyncTypebox<{ db: Database }> = async
         summary: 'List templates (latest version of each)',
         response: {
           200: Type.Object({ templates: Type.Array(TemplateRecord) }),
-          ...errorResponses(401, 429),
+          ...authenticatedErrors(),
         },
       },
     },
@@ -123,7 +124,7 @@ export const templateRoutes: FastifyPluginAsyncTypebox<{ db: Database }> = async
         tags: ['templates'],
         summary: 'The latest version',
         params: Type.Object({ name: Name }),
-        response: { 200: TemplateRecord, ...errorResponses(401, 404, 429) },
+        response: { 200: TemplateRecord, ...authenticatedErrors(404) },
       },
     },
     async (request) => get(request.principal.tenantId, request.params.name),
@@ -135,8 +136,8 @@ export const templateRoutes: FastifyPluginAsyncTypebox<{ db: Database }> = async
       schema: {
         tags: ['templates'],
         summary: 'One version',
-        params: Type.Object({ name: Name, version: Type.Integer({ minimum: 1 }) }),
-        response: { 200: TemplateRecord, ...errorResponses(400, 401, 404, 429) },
+        params: Type.Object({ name: Name, version: Version() }),
+        response: { 200: TemplateRecord, ...authenticatedErrors(404) },
       },
     },
     async (request) => get(request.principal.tenantId, request.params.name, request.params.version),

@@ -1,6 +1,7 @@
 import { Type, type Static } from '@sinclair/typebox';
 import { LIMITS, OutputFormat, PromptOptions, UserSchema } from '@sps/contracts';
 import { SchemaRef, TemplateRef } from '../schema-ref.js';
+import { exactlyOneOf, notBoth } from './common.js';
 
 export const AnalyzeBody = Type.Object(
   {
@@ -13,6 +14,9 @@ export const AnalyzeBody = Type.Object(
   },
   {
     additionalProperties: false,
+    description: 'a prompt or a template (exactly one); a schema or a schema_ref (at most one)',
+    ...exactlyOneOf('prompt', 'template'),
+    ...notBoth('schema', 'schema_ref'),
     examples: [
       {
         prompt: 'Extract key details from this invoice: Invoice #12345, Date: 2025-01-15, Amount: $1,250.00',

@@ -1,7 +1,7 @@
 import { ServiceError, type ErrorDetail, type ProviderAttempt } from '@sps/contracts';
 import type { ChatMessage, GenerateResult, SchemaTransform } from '../language-model.js';
 import { ProviderError } from '../provider-error.js';
-import { costUsd, type PriceTable } from '../routing/price-table.js';
+import { priceCall, type PriceTable } from '../routing/price-table.js';
 import type { ResilientProvider } from '../routing/resilient-provider.js';
 import type { ProviderRouter, RouteSelection } from '../routing/router.js';
 import type { CompiledSchema } from '../validation/schema-compiler.js';
@@ -167,7 +167,7 @@ export class StructuredOutputEngine {
       ...(errorClass ? { error_class: errorClass } : {}),
       tokens_in: tokensIn,
       tokens_out: tokensOut,
-      cost_usd: costUsd(this.options.prices, model, tokensIn, tokensOut),
+      ...priceCall(this.options.prices, provider.name, model, tokensIn, tokensOut),
       latency_ms: Math.round(latencyMs ?? 0),
     };
   }

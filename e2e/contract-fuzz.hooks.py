@@ -1,0 +1,105 @@
+"""
+Schemathesis hooks of e2e/contract-fuzz.int.test.ts (loaded through SCHEMATHESIS_HOOKS).
+
+What a schema-valid request needs besides its schema, and that no OpenAPI document can say,
+because it depends on the deployment or on data stored earlier in the same run. Each rule only
+narrows positive (schema-valid) cases, which the API must accept; negative cases are sent as
+generated. The reasons are repeated in the test.
+"""
+
+import os
+
+import schemathesis
+
+# `options.provider` names one of the providers the processor is configured with (LLM_PROVIDERS):
+# deployment configuration, not part of the document. The test tells the names it configured.
+PROVIDERS = [name for name in os.environ.get("SPS_FUZZ_PROVIDERS", "").split(",") if name]
+
+# Webhook targets: the API resolves a job's webhook host when the job is submitted. Schema-valid
+# cases get the receiver address the test allowlists (nothing listens: no dispatcher runs), so
+# the fuzzer makes the API look up no generated host names. Negative cases are refused by
+# validation before any lookup.
+WEBHOOK_URL = os.environ.get("SPS_FUZZ_WEBHOOK_URL", "")
+
+# Bodies the API's JSON parser refuses (prototype-poisoning defence, stated in the document's
+# description): a `__proto__` key, or a `constructor` key whose object has a `prototype` key,
+# anywhere. JSON Schema cannot forbid a key inside free-form values (a caller's JSON Schema).
+
+
+def _positive(case) -> bool:
+    meta = case.meta
+    return meta is None or meta.generation.mode.is_positive
+
+
+def _has_poisoned_key(value) -> bool:
+    stack = [value]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, dict):
+            constructor = node.get("constructor")
+            if "__proto__" in node or (isinstance(constructor, dict) and "prototype" in constructor):
+                return True
+            stack.extend(node.values())
+        elif isinstance(node, list):
+            stack.extend(node)
+    return False
+
+
+@schemathesis.hook
+def map_case(context, case):
+    body = case.body
+    if not _positive(case) or not isinstance(body, dict):
+        return case
+    for holder in (body, body.get("request_params")):
+        options = holder.get("options") if isinstance(holder, dict) else None
+        if PROVIDERS and isinstance(options, dict) and options.get("provider") not in (None, *PROVIDERS):
+            options["provider"] = PROVIDERS[0]
+    if WEBHOOK_URL and isinstance(body.get("webhook_url"), str):
+        body["webhook_url"] = WEBHOOK_URL
+    return case
+
+
+def _error(response):
+    try:
+        error = response.json().get("error")
+    except Exception:  # not the envelope: keep the failure
+        return {}
+    return error if isinstance(error, dict) else {}
+
+
+@schemathesis.hook
+def filter_failure(context, failure, case, response):
+    """Drops failures where a check's assumption meets documented behaviour; keeps all others."""
+    error = _error(response)
+    fields = [f for f in (error.get("details") or {}).get("fields") or [] if isinstance(f, dict)]
+    # A template's parameters are those of the stored template (its {{placeholders}}): a
+    # schema-valid reference can name parameters the template does not have, or miss some it
+    # has, and is refused with 400 naming each `template.parameters.*` field.
+    if failure.code == "ST202" and response.status_code == 400 and fields:
+        if all(str(f.get("field", "")).startswith("template.parameters.") for f in fields):
+            return False
+    # A body with a `__proto__` key (or `constructor.prototype`) anywhere is refused with 400.
+    if failure.code == "ST202" and response.status_code == 400 and _has_poisoned_key(case.body):
+        return False
+    # ensure_resource_availability reads any 404 after a POST that created something as "the
+    # created resource is gone". A 404 whose details name a body field is about a reference in
+    # the body (schema_ref or template naming nothing), not about the path's resource.
+    if failure.code == "ST302" and response.status_code == 404:
+        if any(f.get("reason") == "not found" for f in fields):
+            return False
+    # use_after_free expects a resource to be gone after a successful DELETE. DELETE /v1/jobs/{id}
+    # cancels a job (documented): it stays readable, with status `cancelled`, until it expires.
+    if failure.code == "ST301" and response.status_code == 200:
+        try:
+            if response.json().get("status") == "cancelled":
+                return False
+        except Exception:
+            pass
+    # ignored_auth sends an invalid key to every operation from one address; past the API's limit
+    # of failed authentications per client address (a brute-force defence) it is answered 429
+    # (RATE_LIMIT_EXCEEDED, Retry-After) instead of 401: refused all the same. The keys sent before
+    # the limit are checked as usual. (`response` is the request with the valid key; the refused
+    # one is only described in the failure's message.)
+    if failure.code == "ST401" and "got `429 " in (failure.message or ""):
+        return False
+    return True
