@@ -2,6 +2,7 @@ import { execFile } from 'node:child_process';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import { Webhook } from 'standardwebhooks';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { sql } from 'kysely';
 import { createApiKey } from '@sps/db';
 import { json, startPipeline, waitUntil, type Pipeline } from './harness.js';
 
@@ -455,6 +456,57 @@ describe('public API (real Kafka, Postgres, Redis; fake provider)', () => {
     expect((await ask(otherKey)).cached).toBe(true); // the other tenant's entry is untouched
     expect((await json(await call('DELETE', '/v1/cache'))).deleted).toBeGreaterThanOrEqual(1);
     expect((await ask(pipeline.apiKey)).cached).toBe(false);
+  });
+
+  it('pages through jobs created within one millisecond without skipping or repeating any', async () => {
+    const { key, tenantId } = await createApiKey(pipeline.db, {
+      tenant: `pages-${Date.now()}`,
+      name: 'pages',
+    });
+    const keyRow = await pipeline.db
+      .selectFrom('api_keys')
+      .select('id')
+      .where('tenant_id', '=', tenantId)
+      .executeTakeFirstOrThrow();
+    // Seven jobs whose created_at differ only in microseconds, all inside one millisecond.
+    const ids: string[] = [];
+    for (let i = 0; i < 7; i++) {
+      const row = await pipeline.db
+        .insertInto('jobs')
+        .values({
+          tenant_id: tenantId,
+          api_key_id: keyRow.id,
+          job_type: 'analyze',
+          request_params: JSON.stringify({ prompt: 'x' }),
+          total_items: 1,
+          status: 'completed',
+          items_published_at: new Date(),
+          event_emitted_at: new Date(),
+          created_at: sql`timestamptz '2026-01-02 03:04:05.678' + ${i} * interval '100 microseconds'`,
+        })
+        .returning('id')
+        .executeTakeFirstOrThrow();
+      ids.push(row.id);
+    }
+    const seen: string[] = [];
+    let cursor: string | null = null;
+    let pages = 0;
+    do {
+      const response = await call(
+        'GET',
+        `/v1/jobs?limit=2${cursor ? `&cursor=${cursor}` : ''}`,
+        undefined,
+        key,
+      );
+      expect(response.status).toBe(200);
+      const body = await json(response);
+      seen.push(...body.jobs.map((j: { job_id: string }) => j.job_id));
+      cursor = body.next_cursor;
+      pages += 1;
+    } while (cursor && pages < 10);
+    expect(pages).toBe(4);
+    expect(seen).toHaveLength(7);
+    expect(new Set(seen)).toEqual(new Set(ids));
   });
 
   it('answers each documented error with its code and the request id', async () => {

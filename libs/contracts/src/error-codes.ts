@@ -6,6 +6,7 @@ export const ERROR_HTTP_STATUS = {
   /** The key may not use what the request asks for (a provider or model outside its allowlist). */
   FORBIDDEN: 403,
   NOT_FOUND: 404,
+  METHOD_NOT_ALLOWED: 405,
   CONFLICT: 409,
   PAYLOAD_TOO_LARGE: 413,
   VALIDATION_FAILED: 422,

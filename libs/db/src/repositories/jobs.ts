@@ -90,15 +90,19 @@ export async function listJobs(
   db: Database,
   tenantId: string,
   limit: number,
-  after?: { createdAt: Date; id: string },
+  after?: { createdAtMicros: bigint; id: string },
 ) {
-  let query = db.selectFrom('jobs').selectAll().where('tenant_id', '=', tenantId);
+  // created_at is kept to the microsecond; a JavaScript Date holds milliseconds. The cursor carries
+  // microseconds (created_at_us), or jobs created within the last row's millisecond would be skipped.
+  let query = db
+    .selectFrom('jobs')
+    .selectAll()
+    .select(sql<string>`(extract(epoch from created_at) * 1000000)::bigint::text`.as('created_at_us'))
+    .where('tenant_id', '=', tenantId);
   if (after) {
+    const at = sql<Date>`(timestamptz 'epoch' + ${after.createdAtMicros.toString()}::bigint * interval '1 microsecond')`;
     query = query.where((eb) =>
-      eb.or([
-        eb('created_at', '<', after.createdAt),
-        eb.and([eb('created_at', '=', after.createdAt), eb('id', '<', after.id)]),
-      ]),
+      eb.or([eb('created_at', '<', at), eb.and([eb('created_at', '=', at), eb('id', '<', after.id)])]),
     );
   }
   return query.orderBy('created_at', 'desc').orderBy('id', 'desc').limit(limit).execute();

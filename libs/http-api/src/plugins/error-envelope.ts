@@ -54,7 +54,7 @@ export const errorEnvelope = fp(async (app) => {
       .code(405)
       .header('allow', allowed.join(', '))
       .send(
-        envelope(request, 'INVALID_REQUEST', `method ${request.method} is not allowed on ${path}`, {
+        envelope(request, 'METHOD_NOT_ALLOWED', `method ${request.method} is not allowed on ${path}`, {
           allowed_methods: allowed,
         }),
       );

@@ -298,7 +298,7 @@ export const jobRoutes: FastifyPluginAsyncTypebox<JobRoutesOptions> = async (app
       return {
         jobs: page.map(summaryOf),
         next_cursor:
-          rows.length > page.length && last ? encodeCursor(new Date(last.created_at), last.id) : null,
+          rows.length > page.length && last ? encodeCursor(BigInt(last.created_at_us), last.id) : null,
       };
     },
   );
@@ -374,17 +374,21 @@ const iso = (value: Date | string) => new Date(value).toISOString();
  * id (16 bytes). Every string of CURSOR_PATTERN decodes to a position (a time within 6 bytes of
  * milliseconds, any uuid), so the schema's pattern is exactly what is accepted.
  */
-export function encodeCursor(createdAt: Date, id: string): string {
-  const bytes = Buffer.alloc(22);
-  bytes.writeUIntBE(createdAt.getTime(), 0, 6);
-  Buffer.from(id.replace(/-/g, ''), 'hex').copy(bytes, 6);
+/** 24 bytes, base64url: created_at in microseconds since the epoch (8), then the job id (16). */
+export function encodeCursor(createdAtMicros: bigint, id: string): string {
+  const bytes = Buffer.alloc(24);
+  bytes.writeBigUInt64BE(createdAtMicros, 0);
+  Buffer.from(id.replace(/-/g, ''), 'hex').copy(bytes, 8);
   return bytes.toString('base64url');
 }
 
-export function decodeCursor(cursor: string): { createdAt: Date; id: string } {
+export function decodeCursor(cursor: string): { createdAtMicros: bigint; id: string } {
   if (!new RegExp(CURSOR_PATTERN).test(cursor)) throw invalid('cursor', 'is not a cursor this API returned');
   const bytes = Buffer.from(cursor, 'base64url');
-  const hex = bytes.subarray(6).toString('hex');
+  const hex = bytes.subarray(8).toString('hex');
   const id = hex.replace(/^(.{8})(.{4})(.{4})(.{4})(.{12})$/, '$1-$2-$3-$4-$5');
-  return { createdAt: new Date(bytes.readUIntBE(0, 6)), id };
+  // Past year 9999 is no date Postgres or this API made: clamp so that any string of the pattern decodes.
+  const micros = bytes.readBigUInt64BE(0);
+  const max = 253_402_300_799_999_999n;
+  return { createdAtMicros: micros > max ? max : micros, id };
 }

@@ -19,10 +19,10 @@ export const RegistryName = Type.String({
 
 /**
  * A page cursor of GET /v1/jobs: opaque, but with a shape the schema states, so that every string
- * that matches the pattern is one the API accepts (22 bytes, base64url: the last character only
- * carries 4 bits). Anything else is a 400 naming `querystring.cursor`.
+ * that matches the pattern is one the API accepts (24 bytes, base64url: a microsecond timestamp and
+ * an id). Anything else is a 400 naming `querystring.cursor`.
  */
-export const CURSOR_PATTERN = '^[A-Za-z0-9_-]{29}[AQgw]$';
+export const CURSOR_PATTERN = '^[A-Za-z0-9_-]{32}$';
 export const Cursor = Type.String({
   pattern: CURSOR_PATTERN,
   description: 'the `next_cursor` of the previous page, unchanged',
