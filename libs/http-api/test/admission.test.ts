@@ -1,43 +1,22 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import Fastify, { type FastifyInstance } from 'fastify';
-import {
-  DummyDriver,
-  Kysely,
-  PostgresAdapter,
-  PostgresIntrospector,
-  PostgresQueryCompiler,
-  type CompiledQuery,
-  type DatabaseConnection,
-  type QueryResult,
-} from 'kysely';
+import { scriptedDatabase } from '@sps/testing';
 import { NO_KEY_CONTROLS, type AuthenticatedKey, type KeyControls } from '@sps/db';
 import { admission } from '../src/plugins/admission.js';
 import { errorEnvelope } from '../src/plugins/error-envelope.js';
 import { rateLimit } from '../src/plugins/rate-limit.js';
 
 /** A database that knows only request_logs sums: the usage given, or a failure. */
-class UsageDriver extends DummyDriver {
-  queries: CompiledQuery[] = [];
-  usage: Record<string, string> | Error = {
-    day_tokens: '0',
-    day_cost: '0',
-    month_tokens: '0',
-    month_cost: '0',
+function usageDatabase() {
+  const state: { usage: Record<string, string> | Error } = {
+    usage: { day_tokens: '0', day_cost: '0', month_tokens: '0', month_cost: '0' },
   };
-  override async acquireConnection(): Promise<DatabaseConnection> {
-    return {
-      executeQuery: async <R>(query: CompiledQuery): Promise<QueryResult<R>> => {
-        this.queries.push(query);
-        await new Promise((resolve) => setTimeout(resolve, 10));
-        if (this.usage instanceof Error) throw this.usage;
-        return { rows: [this.usage as R] };
-      },
-      // eslint-disable-next-line require-yield
-      streamQuery: async function* () {
-        throw new Error('not in this test');
-      },
-    };
-  }
+  const { db, queries } = scriptedDatabase(async () => {
+    await new Promise((resolve) => setTimeout(resolve, 10));
+    if (state.usage instanceof Error) throw state.usage;
+    return [state.usage];
+  });
+  return Object.assign(state, { db, queries });
 }
 
 const NOW = new Date('2025-03-14T18:00:00.000Z');
@@ -48,15 +27,8 @@ async function setup(
   key: { rateLimitPerHour?: number; controls?: Partial<KeyControls> } = {},
   usageCacheMs = 5_000,
 ) {
-  const driver = new UsageDriver();
-  const db = new Kysely<never>({
-    dialect: {
-      createAdapter: () => new PostgresAdapter(),
-      createDriver: () => driver,
-      createIntrospector: (kysely) => new PostgresIntrospector(kysely),
-      createQueryCompiler: () => new PostgresQueryCompiler(),
-    },
-  });
+  const driver = usageDatabase();
+  const db = driver.db;
   const principal: AuthenticatedKey = {
     apiKeyId: crypto.randomUUID(),
     tenantId: 'acme',

@@ -1,14 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  DummyDriver,
-  Kysely,
-  PostgresAdapter,
-  PostgresIntrospector,
-  PostgresQueryCompiler,
-  type CompiledQuery,
-  type DatabaseConnection,
-  type QueryResult,
-} from 'kysely';
+import { scriptedDatabase } from '@sps/testing';
 import { BODY_MAX_DEPTH, LIMITS, ServiceError, type PromptRequestMessage } from '@sps/contracts';
 import { SchemaCompiler } from '@sps/llm';
 import { createLogger, createMetricsRegistry } from '@sps/observability';
@@ -19,29 +10,10 @@ import { buildServer, type ApiServer } from '../src/index.js';
  * a database that knows one API key (every other query fails), a Redis that is down (the rate
  * limit falls back to memory) and a pipeline that records what it is sent and answers 503.
  */
-class OneKeyDriver extends DummyDriver {
-  override async acquireConnection(): Promise<DatabaseConnection> {
-    return {
-      executeQuery: async <R>(query: CompiledQuery): Promise<QueryResult<R>> => {
-        if (!query.sql.includes('"api_keys"')) throw new Error('no database in this test');
-        const key = { id: '0d7e9a4c-1b2f-4e5d-9c8b-7a6f5e4d3c2b', tenant_id: 'acme', name: 'test' };
-        return { rows: [{ ...key, rate_limit_per_hour: 10_000 } as R] };
-      },
-      // eslint-disable-next-line require-yield
-      streamQuery: async function* () {
-        throw new Error('no database in this test');
-      },
-    };
-  }
-}
-
-const db = new Kysely<never>({
-  dialect: {
-    createAdapter: () => new PostgresAdapter(),
-    createDriver: () => new OneKeyDriver(),
-    createIntrospector: (kysely) => new PostgresIntrospector(kysely),
-    createQueryCompiler: () => new PostgresQueryCompiler(),
-  },
+const { db } = scriptedDatabase((query) => {
+  if (!query.sql.includes('"api_keys"')) throw new Error('no database in this test');
+  const key = { id: '0d7e9a4c-1b2f-4e5d-9c8b-7a6f5e4d3c2b', tenant_id: 'acme', name: 'test' };
+  return [{ ...key, rate_limit_per_hour: 10_000 }];
 });
 
 const AUTH = { authorization: 'Bearer sk_test_hygiene' };

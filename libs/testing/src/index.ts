@@ -9,3 +9,4 @@ export { generateInstance } from './fake-provider/generate-instance.js';
 export { resolveTestEndpoints, type TestEndpoints } from './endpoints.js';
 export { spawnService, freePort, type RunningService } from './spawn-service.js';
 export { startPrivateKafka, type PrivateKafka } from './private-kafka.js';
+export { scriptedDatabase } from './scripted-database.js';

@@ -2,15 +2,7 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import {
-  Kysely,
-  PostgresAdapter,
-  PostgresIntrospector,
-  PostgresQueryCompiler,
-  type CompiledQuery,
-  type DatabaseConnection,
-  type QueryResult,
-} from 'kysely';
+import { scriptedDatabase } from '@sps/testing';
 import { Webhook } from 'standardwebhooks';
 import type { JobEventMessage } from '@sps/contracts';
 import type { Database, DatabaseSchema } from '@sps/db';
@@ -27,32 +19,11 @@ class ScriptedDatabase {
   readonly db: Database;
 
   constructor() {
-    const connection: DatabaseConnection = {
-      executeQuery: async <R>(query: CompiledQuery): Promise<QueryResult<R>> => {
-        this.queries.push({ sql: query.sql, parameters: query.parameters });
-        return { rows: this.rowsFor(query.sql) as R[] };
-      },
-      // eslint-disable-next-line require-yield
-      streamQuery: async function* () {
-        throw new Error('not used');
-      },
-    };
-    this.db = new Kysely<DatabaseSchema>({
-      dialect: {
-        createAdapter: () => new PostgresAdapter(),
-        createDriver: () => ({
-          init: async () => {},
-          acquireConnection: async () => connection,
-          beginTransaction: async () => {},
-          commitTransaction: async () => {},
-          rollbackTransaction: async () => {},
-          releaseConnection: async () => {},
-          destroy: async () => {},
-        }),
-        createIntrospector: (db) => new PostgresIntrospector(db),
-        createQueryCompiler: () => new PostgresQueryCompiler(),
-      },
+    const scripted = scriptedDatabase<DatabaseSchema>((query) => {
+      this.queries.push({ sql: query.sql, parameters: query.parameters });
+      return this.rowsFor(query.sql);
     });
+    this.db = scripted.db;
   }
 
   private rowsFor(sql: string): unknown[] {
