@@ -1,20 +1,9 @@
 import { Type } from '@sinclair/typebox';
 import { CommonConfig, DatabaseConfig, KafkaConfig, RedisConfig, loadConfig } from '@sps/config';
-import { TOPICS, topicNames } from '@sps/contracts';
-import { createRedis } from '@sps/cache';
-import { createDatabase, migrateToLatest } from '@sps/db';
 import { buildServer, JobPublicationResumer, PipelineClient } from '@sps/http-api';
 import { SchemaCompiler } from '@sps/llm';
-import {
-  BatchingProducer,
-  ReplyListener,
-  createKafka,
-  createProducer,
-  ensureTopics,
-  kafkaHealthProbe,
-} from '@sps/kafka';
-import { createLogger, createMetricsRegistry } from '@sps/observability';
-import { runService } from '@sps/runtime';
+import { BatchingProducer, ReplyListener, kafkaHealthProbe } from '@sps/kafka';
+import { bootService } from '@sps/runtime';
 import { sql } from 'kysely';
 
 const config = loadConfig(
@@ -48,28 +37,14 @@ const config = loadConfig(
     }),
   }),
 );
-const logger = createLogger({ service: 'ingest-api', level: config.LOG_LEVEL });
-
-await runService(
-  logger,
-  async () => {
-    const registry = createMetricsRegistry('ingest-api');
-    const topics = topicNames(config.KAFKA_TOPIC_PREFIX);
-    const kafka = createKafka({
-      brokers: config.KAFKA_BROKERS,
-      clientId: config.KAFKA_CLIENT_ID ?? 'sps-ingest-api',
-      logger,
-    });
-    await ensureTopics(kafka, Object.values(TOPICS), config.KAFKA_TOPIC_PREFIX);
-    const db = createDatabase({
-      url: config.DATABASE_URL,
-      poolSize: config.DATABASE_POOL_SIZE,
-      applicationName: 'sps-ingest-api',
-    });
-    if (config.MIGRATE_ON_START) await migrateToLatest(db);
-    const redis = createRedis(config.REDIS_URL);
-    const producer = createProducer(kafka);
-    await producer.connect();
+await bootService(
+  {
+    name: 'ingest-api',
+    config,
+    // Probes and /metrics are served by the API itself (/v1/health/*, /metrics).
+    needs: { database: { migrate: config.MIGRATE_ON_START }, redis: true, metrics: false },
+  },
+  async ({ logger, registry, kafka, topics, db, redis, producer }) => {
     const replies = new ReplyListener(kafka, topics.replies, logger);
     await replies.start();
     const pipeline = new PipelineClient(
@@ -110,10 +85,7 @@ await runService(
         await resumer.stop();
         await app.close(); // stops accepting; in-flight requests finish first
         await replies.stop();
-        await producer.disconnect();
-        await Promise.allSettled([db.destroy(), redis.quit()]);
       },
     };
   },
-  config.SHUTDOWN_GRACE_MS,
 );

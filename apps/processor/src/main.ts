@@ -1,20 +1,10 @@
 import { Type } from '@sinclair/typebox';
 import { CommonConfig, KafkaConfig, RedisConfig, loadConfig } from '@sps/config';
-import { TOPICS, topicNames } from '@sps/contracts';
-import { JobCancellations, ResponseCache, createRedis } from '@sps/cache';
-import {
-  BatchingProducer,
-  ConcurrentRunner,
-  DeadLetters,
-  createKafka,
-  createProducer,
-  ensureTopics,
-  topicPartitionCount,
-} from '@sps/kafka';
+import { JobCancellations, ResponseCache } from '@sps/cache';
+import { BatchingProducer, ConcurrentRunner, DeadLetters, topicPartitionCount } from '@sps/kafka';
 import { ProviderConfig, SchemaCompiler, StructuredOutputEngine, createRouter } from '@sps/llm';
-import { createLogger, createMetricsRegistry, startMetricsServer } from '@sps/observability';
 import { ProcessorMetrics, RequestProcessor, decodePipelineRequest } from '@sps/processing';
-import { runService } from '@sps/runtime';
+import { bootService } from '@sps/runtime';
 
 const config = loadConfig(
   Type.Object({
@@ -28,24 +18,11 @@ const config = loadConfig(
     PROCESSOR_SESSION_TIMEOUT_MS: Type.Integer({ minimum: 6_000, maximum: 300_000, default: 30_000 }),
   }),
 );
-const logger = createLogger({ service: 'processor', level: config.LOG_LEVEL });
 
-await runService(
-  logger,
-  async () => {
-    const registry = createMetricsRegistry('processor');
-    const metricsServer =
-      config.METRICS_PORT === undefined ? undefined : await startMetricsServer(registry, config.METRICS_PORT);
-    const topics = topicNames(config.KAFKA_TOPIC_PREFIX);
-    const kafka = createKafka({
-      brokers: config.KAFKA_BROKERS,
-      clientId: config.KAFKA_CLIENT_ID ?? 'sps-processor',
-      logger,
-    });
-    await ensureTopics(kafka, Object.values(TOPICS), config.KAFKA_TOPIC_PREFIX);
-    const redis = config.CACHE_ENABLED ? createRedis(config.REDIS_URL) : undefined;
-    const producer = createProducer(kafka);
-    await producer.connect();
+await bootService(
+  // Redis holds the response cache and the cancellations: without it the processor still works.
+  { name: 'processor', config, needs: { redis: config.CACHE_ENABLED && { optional: true }, metrics: true } },
+  async ({ logger, registry, kafka, topics, redis, producer }) => {
     const { router, prices } = createRouter(config);
     const batching = new BatchingProducer(producer);
     const replyPartitions = await topicPartitionCount(kafka, topics.replies);
@@ -58,7 +35,7 @@ await runService(
       topics,
       replyPartitions,
       logger,
-      metrics: new ProcessorMetrics(registry),
+      metrics: new ProcessorMetrics(registry, { router, prices }),
     });
     const consumer = new ConcurrentRunner({
       kafka,
@@ -71,20 +48,21 @@ await runService(
         partitions: replyPartitions,
       }),
       handle: (record) => processor.handle(record),
-      deadLetters: new DeadLetters(batching, { topic: topics.requestsDlq, stage: 'processor' }, logger),
+      deadLetters: new DeadLetters(
+        batching,
+        { topic: topics.requestsDlq, stage: 'processor', registry },
+        logger,
+      ),
       onRefused: (record, reason) => processor.refused(record, reason),
       logger,
+      registry,
     });
     await consumer.start();
     logger.info({ maxInFlight: config.PROCESSOR_MAX_IN_FLIGHT }, 'processor consuming');
     return {
       async stop() {
         await consumer.stop(config.SHUTDOWN_GRACE_MS);
-        await producer.disconnect();
-        await redis?.quit().catch(() => undefined);
-        metricsServer?.close();
       },
     };
   },
-  config.SHUTDOWN_GRACE_MS,
 );

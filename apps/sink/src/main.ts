@@ -1,11 +1,8 @@
 import { Type } from '@sinclair/typebox';
 import { CommonConfig, DatabaseConfig, KafkaConfig, loadConfig } from '@sps/config';
-import { TOPICS, topicNames } from '@sps/contracts';
-import { createDatabase, migrateToLatest } from '@sps/db';
-import { BatchingProducer, createKafka, createProducer, ensureTopics } from '@sps/kafka';
-import { createLogger, createMetricsRegistry, startMetricsServer } from '@sps/observability';
+import { BatchingProducer } from '@sps/kafka';
 import { JobSweeper, ResultsSink } from '@sps/results-sink';
-import { runService } from '@sps/runtime';
+import { bootService } from '@sps/runtime';
 
 const config = loadConfig(
   Type.Object({
@@ -18,29 +15,10 @@ const config = loadConfig(
     SINK_SWEEP_INTERVAL_MS: Type.Integer({ minimum: 100, maximum: 3_600_000, default: 30_000 }),
   }),
 );
-const logger = createLogger({ service: 'sink', level: config.LOG_LEVEL });
 
-await runService(
-  logger,
-  async () => {
-    const registry = createMetricsRegistry('sink');
-    const metricsServer =
-      config.METRICS_PORT === undefined ? undefined : await startMetricsServer(registry, config.METRICS_PORT);
-    const topics = topicNames(config.KAFKA_TOPIC_PREFIX);
-    const kafka = createKafka({
-      brokers: config.KAFKA_BROKERS,
-      clientId: config.KAFKA_CLIENT_ID ?? 'sps-sink',
-      logger,
-    });
-    await ensureTopics(kafka, Object.values(TOPICS), config.KAFKA_TOPIC_PREFIX);
-    const db = createDatabase({
-      url: config.DATABASE_URL,
-      poolSize: config.DATABASE_POOL_SIZE,
-      applicationName: 'sps-sink',
-    });
-    if (config.MIGRATE_ON_START) await migrateToLatest(db);
-    const producer = createProducer(kafka);
-    await producer.connect();
+await bootService(
+  { name: 'sink', config, needs: { database: { migrate: config.MIGRATE_ON_START }, metrics: true } },
+  async ({ logger, registry, kafka, topics, db, producer }) => {
     const batching = new BatchingProducer(producer);
     const sink = new ResultsSink({
       kafka,
@@ -58,6 +36,7 @@ await runService(
       topic: topics.jobEvents,
       intervalMs: config.SINK_SWEEP_INTERVAL_MS,
       logger,
+      registry,
     });
     await sink.start();
     sweeper.start();
@@ -66,11 +45,7 @@ await runService(
       async stop() {
         await sweeper.stop();
         await sink.stop();
-        await producer.disconnect();
-        await db.destroy();
-        metricsServer?.close();
       },
     };
   },
-  config.SHUTDOWN_GRACE_MS,
 );

@@ -1,10 +1,7 @@
 import { Type } from '@sinclair/typebox';
 import { CommonConfig, DatabaseConfig, KafkaConfig, loadConfig } from '@sps/config';
-import { TOPICS, topicNames } from '@sps/contracts';
-import { createDatabase } from '@sps/db';
-import { BatchingProducer, createKafka, createProducer, ensureTopics } from '@sps/kafka';
-import { createLogger } from '@sps/observability';
-import { runService } from '@sps/runtime';
+import { BatchingProducer } from '@sps/kafka';
+import { bootService } from '@sps/runtime';
 import { DEFAULT_RETRY_DELAYS_MS, WebhookDispatcher } from '@sps/webhooks';
 
 const config = loadConfig(
@@ -24,25 +21,16 @@ const config = loadConfig(
     }),
   }),
 );
-const logger = createLogger({ service: 'webhook-dispatcher', level: config.LOG_LEVEL });
 
-await runService(
-  logger,
-  async () => {
-    const topics = topicNames(config.KAFKA_TOPIC_PREFIX);
-    const kafka = createKafka({
-      brokers: config.KAFKA_BROKERS,
-      clientId: config.KAFKA_CLIENT_ID ?? 'sps-webhooks',
-      logger,
-    });
-    await ensureTopics(kafka, Object.values(TOPICS), config.KAFKA_TOPIC_PREFIX);
-    const db = createDatabase({
-      url: config.DATABASE_URL,
-      poolSize: config.DATABASE_POOL_SIZE,
-      applicationName: 'sps-webhook-dispatcher',
-    });
-    const producer = createProducer(kafka);
-    await producer.connect();
+await bootService(
+  {
+    name: 'webhook-dispatcher',
+    clientId: 'sps-webhooks',
+    config,
+    // The sink and the API migrate; the dispatcher only reads and writes deliveries.
+    needs: { database: { migrate: false }, metrics: true },
+  },
+  async ({ logger, registry, kafka, topics, db, producer }) => {
     const dispatcher = new WebhookDispatcher({
       kafka,
       groupId: config.WEBHOOK_GROUP_ID,
@@ -53,16 +41,14 @@ await runService(
       timeoutMs: config.WEBHOOK_TIMEOUT_MS,
       retryDelaysMs: config.WEBHOOK_RETRY_DELAYS_MS.split(',').map(Number),
       allowlist: config.WEBHOOK_ALLOWLIST.split(',').filter(Boolean),
+      registry,
     });
     await dispatcher.start();
     logger.info('webhook dispatcher consuming');
     return {
       async stop() {
         await dispatcher.stop(config.SHUTDOWN_GRACE_MS);
-        await producer.disconnect();
-        await db.destroy();
       },
     };
   },
-  config.SHUTDOWN_GRACE_MS,
 );

@@ -21,6 +21,14 @@ export const KafkaConfig = {
     description: 'prepended to every topic name',
   }),
   KAFKA_CLIENT_ID: Type.Optional(Type.String()),
+  KAFKA_CONSUMER_MAX_RETRIES: Type.Optional(
+    Type.Integer({
+      minimum: 0,
+      maximum: 1_000_000,
+      description:
+        'retry budget of the consumer groups (retries, then restarts in a row) before the process gives up and exits; unset: unlimited',
+    }),
+  ),
 };
 
 export const DatabaseConfig = {

@@ -9,3 +9,4 @@ export * from './headers.js';
 export { compileContract, type ContractCheck } from './compile-contract.js';
 export * from './work-key.js';
 export * from './text-hygiene.js';
+export { buildAsyncApiDocument, type AsyncApiOptions } from './asyncapi.js';

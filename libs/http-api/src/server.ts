@@ -23,6 +23,7 @@ import { schemaRoutes } from './routes/schemas.js';
 import { templateRoutes } from './routes/templates.js';
 import { cacheRoutes } from './routes/cache.js';
 import { healthRoutes, type DependencyCheck } from './routes/health.js';
+import { asyncapiRoutes } from './routes/asyncapi.js';
 import { requestRoutes } from './routes/requests.js';
 import { StructuredResponse } from './schemas/analyze.js';
 import { ErrorEnvelope } from './schemas/errors.js';
@@ -63,6 +64,7 @@ export async function buildServer(deps: ServerDeps) {
   await app.register(openapi, { version: deps.version });
   await app.register(httpMetrics, { registry: deps.registry });
   await app.register(healthRoutes, { version: deps.version, checks: deps.healthChecks });
+  await app.register(asyncapiRoutes, { version: deps.version });
   // Everything below needs an API key and counts against its rate limit.
   await app.register(async (api) => {
     await api.register(authentication, { db: deps.db });

@@ -1,5 +1,6 @@
 import { DLQ_HEADERS, type DlqErrorCode } from '@sps/contracts';
 import type { Logger } from '@sps/observability';
+import { Counter, type Registry } from 'prom-client';
 import type { BatchingProducer } from './producer.js';
 import type { RawRecord } from './records.js';
 
@@ -8,6 +9,8 @@ export interface DeadLetterTarget {
   topic: string;
   /** Which stage refused the record (processor, sink, webhook-dispatcher). */
   stage: string;
+  /** Where dead letters are counted (`sps_dead_letters_total{stage,code}`); none: not counted. */
+  registry?: Registry;
 }
 
 export interface DeadLetterReason {
@@ -22,12 +25,25 @@ export interface DeadLetterReason {
  * only then may the runner commit past the record.
  */
 export class DeadLetters {
+  private readonly counter: Counter<'stage' | 'code'> | undefined;
+
   constructor(
     private readonly producer: BatchingProducer,
     private readonly target: DeadLetterTarget,
     private readonly logger: Logger,
     private readonly onDeadLetter?: (code: DlqErrorCode) => void,
-  ) {}
+  ) {
+    const { registry } = target;
+    this.counter =
+      registry &&
+      ((registry.getSingleMetric('sps_dead_letters_total') as Counter<'stage' | 'code'> | undefined) ??
+        new Counter({
+          name: 'sps_dead_letters_total',
+          help: 'records written to a DLQ, by stage and error code',
+          labelNames: ['stage', 'code'],
+          registers: [registry],
+        }));
+  }
 
   async send(record: RawRecord, { code, reason, attempts }: DeadLetterReason): Promise<void> {
     this.logger.warn(
@@ -52,6 +68,7 @@ export class DeadLetters {
       headers[DLQ_HEADERS.reason] = `${headers[DLQ_HEADERS.reason]} (value truncated to 100000 bytes)`;
     }
     await this.producer.send(this.target.topic, { key: record.rawKey, value, headers });
+    this.counter?.inc({ stage: this.target.stage, code });
     this.onDeadLetter?.(code);
   }
 }

@@ -28,3 +28,4 @@ export { ReplyListener, type ReplyAddress } from './request-reply.js';
 /** The client handle apps pass from `createKafka` to the runners; opaque outside this lib. */
 export type { Kafka as KafkaClient } from 'kafkajs';
 export type { Kafka, Producer } from 'kafkajs';
+export { configureGroupConsumers, type GroupConsumerPolicy } from './runners/consumer-group.js';

@@ -8,6 +8,7 @@ import {
   type Database,
 } from '@sps/db';
 import type { Logger } from '@sps/observability';
+import { Counter, type Registry } from 'prom-client';
 
 type EndStatus = JobEventMessage['status'];
 const END_STATUSES: readonly string[] = ['completed', 'failed', 'cancelled', 'expired'] satisfies EndStatus[];
@@ -58,6 +59,21 @@ export interface JobOutcomeDeps {
   send: (topic: string, record: { key: string; value: string }) => Promise<void>;
   /** The job-events topic. */
   topic: string;
+  /** Where ended jobs are counted (`sps_jobs_finished_total{status}`); none: not counted. */
+  registry?: Registry;
+}
+
+/** Jobs whose outcome event was emitted, by end status (shared by the sink and its sweeper). */
+function jobsFinished(registry: Registry): Counter<'status'> {
+  return (
+    (registry.getSingleMetric('sps_jobs_finished_total') as Counter<'status'> | undefined) ??
+    new Counter({
+      name: 'sps_jobs_finished_total',
+      help: 'jobs ended (outcome event emitted), by status',
+      labelNames: ['status'],
+      registers: [registry],
+    })
+  );
 }
 
 /**
@@ -75,7 +91,7 @@ export interface JobOutcomeDeps {
 export async function emitJobOutcomes(deps: JobOutcomeDeps, jobIds: string[]): Promise<JobEventMessage[]> {
   const ids = [...new Set(jobIds)];
   if (ids.length === 0) return [];
-  return deps.db.transaction().execute(async (trx) => {
+  const emitted = await deps.db.transaction().execute(async (trx) => {
     const owed = await lockJobsAwaitingEvent(trx, ids);
     if (owed.length === 0) return [];
     const events = owed.map(jobEvent);
@@ -88,6 +104,11 @@ export async function emitJobOutcomes(deps: JobOutcomeDeps, jobIds: string[]): P
     );
     return events;
   });
+  if (deps.registry) {
+    const counter = jobsFinished(deps.registry);
+    for (const event of emitted) counter.inc({ status: event.status });
+  }
+  return emitted;
 }
 
 export interface JobSweeperOptions extends JobOutcomeDeps {

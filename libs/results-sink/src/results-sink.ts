@@ -55,6 +55,7 @@ export class ResultsSink {
         db: options.db,
         topic: options.topics.jobEvents,
         send: (topic, record) => options.producer.send(topic, record),
+        registry: options.registry,
       },
     };
     this.runner = new BatchRunner<ResultMessage>({
@@ -62,6 +63,7 @@ export class ResultsSink {
       groupId: options.groupId,
       topics: [options.topics.results],
       logger: options.logger,
+      registry: options.registry,
       sessionTimeoutMs: options.sessionTimeoutMs,
       maxBytesPerPartition: 4 * 1024 * 1024,
       decode: decodeResult,
@@ -77,7 +79,7 @@ export class ResultsSink {
       retry: { capMs: options.maxBackoffMs ?? 5_000 },
       deadLetters: new DeadLetters(
         options.producer,
-        { topic: options.topics.resultsDlq, stage: 'sink' },
+        { topic: options.topics.resultsDlq, stage: 'sink', registry: options.registry },
         options.logger,
         (code) => deadLetters.inc({ code }),
       ),

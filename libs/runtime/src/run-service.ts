@@ -1,4 +1,5 @@
 import type { Logger } from '@sps/observability';
+import { exitFatal } from './fatal.js';
 
 export interface ServiceHandle {
   /** Stop taking work, finish in-flight work, commit, disconnect — in that order. */
@@ -19,8 +20,8 @@ export async function runService(
   try {
     handle = await start();
   } catch (error) {
-    logger.fatal({ err: error }, 'start-up failed');
-    process.exit(1);
+    exitFatal(logger, 'start-up failed', error);
+    return;
   }
   let stoppingSince: number | undefined;
   const stop = async (signal: string) => {

@@ -18,6 +18,7 @@ import {
   type RawRecord,
 } from '@sps/kafka';
 import type { Logger } from '@sps/observability';
+import { Counter, Histogram, type Registry } from 'prom-client';
 import { deliver, type DeliveryDeps, type DeliveryOutcome } from './deliver.js';
 
 type RetryTopicKey = Extract<TopicKey, `webhookRetry${string}`>;
@@ -42,6 +43,8 @@ export interface WebhookDispatcherOptions {
   deliver?: (deps: DeliveryDeps, event: JobEventMessage, attempt: number) => Promise<DeliveryOutcome>;
   /** Stores a job's webhook status and counts the attempt (default: an update of `jobs` in `db`). */
   setStatus?: (jobId: string, status: WebhookStatus) => Promise<void>;
+  /** Where deliveries, consumer lag and dead letters are counted; none: not counted. */
+  registry?: Registry;
 }
 
 /** Over 24 hours: 10 s, 1 min, 5 min, 30 min, 2 h, 6 h, 12 h, 24 h (with ±20% jitter). */
@@ -73,22 +76,44 @@ export class WebhookDispatcher {
   private readonly delivery: DeliveryDeps;
   private readonly deliver: NonNullable<WebhookDispatcherOptions['deliver']>;
   private readonly setStatus: NonNullable<WebhookDispatcherOptions['setStatus']>;
+  private readonly metrics: { deliveries: Counter<'outcome'>; duration: Histogram<'outcome'> } | undefined;
 
   constructor(private readonly options: WebhookDispatcherOptions) {
-    const { kafka, groupId, producer, topics, logger } = options;
+    const { kafka, groupId, producer, topics, logger, registry } = options;
+    this.metrics = registry && {
+      deliveries: new Counter({
+        name: 'sps_webhook_deliveries_total',
+        help: 'webhook delivery attempts by outcome (delivered, duplicate, failed: retried, refused)',
+        labelNames: ['outcome'],
+        registers: [registry],
+      }),
+      duration: new Histogram({
+        name: 'sps_webhook_delivery_duration_seconds',
+        help: 'duration of one webhook delivery attempt, by outcome',
+        labelNames: ['outcome'],
+        buckets: [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+        registers: [registry],
+      }),
+    };
     this.delivery = { db: options.db, timeoutMs: options.timeoutMs, allowlist: options.allowlist };
     this.deliver = options.deliver ?? deliver;
     this.setStatus = options.setStatus ?? ((jobId, status) => this.storeStatus(jobId, status));
     this.deadLetters = new DeadLetters(
       producer,
-      { topic: topics.webhooksDlq, stage: 'webhook-dispatcher' },
+      { topic: topics.webhooksDlq, stage: 'webhook-dispatcher', registry },
       logger,
     );
     this.schedule = new RetrySchedule(
       producer,
       RETRY_TIER_KEYS.map((key, i) => ({ topic: topics[key], delayMs: WEBHOOK_RETRY_TIERS_MS[i]! })),
     );
-    const common = { kafka, logger, deadLetters: this.deadLetters, maxInFlight: options.maxInFlight ?? 64 };
+    const common = {
+      kafka,
+      logger,
+      registry,
+      deadLetters: this.deadLetters,
+      maxInFlight: options.maxInFlight ?? 64,
+    };
     this.first = new ConcurrentRunner<JobEventMessage>({
       ...common,
       groupId,
@@ -119,7 +144,10 @@ export class WebhookDispatcher {
     attempt: number,
   ): Promise<void> {
     if (!event.webhook_url) return;
+    const started = performance.now();
     const outcome = await this.deliver(this.delivery, event, attempt);
+    this.metrics?.deliveries.inc({ outcome: outcome.kind });
+    this.metrics?.duration.observe({ outcome: outcome.kind }, (performance.now() - started) / 1000);
     if (outcome.kind === 'delivered') return this.setStatus(event.job_id, 'delivered');
     if (outcome.kind === 'duplicate') return;
     const retries = this.options.retryDelaysMs;

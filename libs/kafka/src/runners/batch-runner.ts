@@ -1,10 +1,12 @@
 import type { Consumer, EachBatchPayload } from 'kafkajs';
+import type { Registry } from 'prom-client';
 import { backoffDelay, sleepUnlessAborted } from '../backoff.js';
 import type { DeadLetterReason, DeadLetters } from '../dead-letters.js';
 import { classifyError, PermanentError, type ErrorClass } from '../errors.js';
 import { toRawRecord, type ConsumedRecord, type Decoder, type RawRecord } from '../records.js';
 import { createGroupConsumer, runGroupConsumer, type GroupOptions } from './consumer-group.js';
 import { DEFAULT_RETRY, describe, refuse, type RefusalHandling, type RetryPolicy } from './record-outcome.js';
+import { RunnerMetrics } from './runner-metrics.js';
 
 export interface BatchRunnerOptions<T> extends GroupOptions {
   decode: Decoder<T>;
@@ -17,6 +19,8 @@ export interface BatchRunnerOptions<T> extends GroupOptions {
   partitionsConsumedConcurrently?: number;
   /** Told when the dependency goes down (true) and comes back (false). */
   onDependencyDown?: (down: boolean) => void;
+  /** Where consumer lag (per partition) is reported; none: not reported. */
+  registry?: Registry;
 }
 
 /**
@@ -30,9 +34,11 @@ export class BatchRunner<T> {
   private readonly abort = new AbortController();
   private readonly handling: RefusalHandling;
   private readonly classify: (error: unknown) => ErrorClass;
+  private readonly metrics: RunnerMetrics;
 
   constructor(private readonly options: BatchRunnerOptions<T>) {
     this.consumer = createGroupConsumer(options);
+    this.metrics = new RunnerMetrics(options.registry, options.groupId);
     this.classify = options.classify ?? classifyError;
     this.handling = {
       deadLetters: options.deadLetters,
@@ -61,6 +67,8 @@ export class BatchRunner<T> {
   private async consume(payload: EachBatchPayload): Promise<void> {
     const { batch, resolveOffset, heartbeat, isRunning, isStale } = payload;
     if (batch.messages.length === 0) return;
+    // Lag as fetched (this batch still to store), then past it once committed.
+    this.metrics.recordLag(batch.topic, batch.partition, () => batch.offsetLagLow());
     const live = () => !this.abort.signal.aborted && isRunning() && !isStale();
     const decoded: ConsumedRecord<T>[] = [];
     const raws = new Map<ConsumedRecord<T>, RawRecord>();
@@ -85,6 +93,7 @@ export class BatchRunner<T> {
         offset: (BigInt(batch.lastOffset()) + 1n).toString(),
       },
     ]);
+    this.metrics.recordLag(batch.topic, batch.partition, () => batch.offsetLag());
     await heartbeat();
   }
 

@@ -1,5 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Consumer, EachBatchPayload } from 'kafkajs';
+import type { Registry } from 'prom-client';
 import { PartitionOffsetTracker } from '../offset-tracker.js';
 import { PermanentError } from '../errors.js';
 import { toRawRecord, type ConsumedRecord, type Decoder, type RawRecord } from '../records.js';
@@ -13,6 +14,7 @@ import {
 } from './record-outcome.js';
 import type { DeadLetterReason, DeadLetters } from '../dead-letters.js';
 import type { ErrorClass } from '../errors.js';
+import { RunnerMetrics } from './runner-metrics.js';
 
 export interface ConcurrentRunnerOptions<T> extends GroupOptions {
   decode: Decoder<T>;
@@ -33,6 +35,8 @@ export interface ConcurrentRunnerOptions<T> extends GroupOptions {
   holdFor?: (record: RawRecord) => number;
   partitionsConsumedConcurrently?: number;
   commitIntervalMs?: number;
+  /** Where consumer lag (per partition) and records in flight are reported; none: not reported. */
+  registry?: Registry;
 }
 
 interface Paused {
@@ -60,9 +64,11 @@ export class ConcurrentRunner<T> {
   private commitTimer: NodeJS.Timeout | undefined;
   private readonly handling: RefusalHandling;
   private readonly maxSpan: number;
+  private readonly metrics: RunnerMetrics;
 
   constructor(private readonly options: ConcurrentRunnerOptions<T>) {
     this.consumer = createGroupConsumer(options);
+    this.metrics = new RunnerMetrics(options.registry, options.groupId, true);
     this.maxSpan = options.maxUncommittedPerPartition ?? 2 * options.maxInFlight;
     this.handling = {
       deadLetters: options.deadLetters,
@@ -124,6 +130,8 @@ export class ConcurrentRunner<T> {
   private async dispatch(payload: EachBatchPayload): Promise<void> {
     const { batch, resolveOffset, heartbeat, isRunning, isStale, pause } = payload;
     const key = `${batch.topic}:${batch.partition}`;
+    // Lag as fetched: this batch's records are still to do.
+    this.metrics.recordLag(batch.topic, batch.partition, () => batch.offsetLagLow());
     for (const message of batch.messages) {
       if (this.stopping || !isRunning() || isStale()) return;
       const raw = toRawRecord(message, batch.topic, batch.partition);
@@ -150,10 +158,13 @@ export class ConcurrentRunner<T> {
       }
       tracker.start(message.offset);
       this.inFlight += 1;
+      this.metrics.recordInFlight(this.inFlight);
       void this.run(tracker, raw);
       // Resolving moves the fetch position only; the commit follows the finished prefix.
       resolveOffset(message.offset);
     }
+    // Every record of the batch started: what remains is past it.
+    this.metrics.recordLag(batch.topic, batch.partition, () => batch.offsetLag());
     await heartbeat();
   }
 
@@ -178,6 +189,7 @@ export class ConcurrentRunner<T> {
     } finally {
       if (done) tracker.finish(raw.offset);
       this.inFlight -= 1;
+      this.metrics.recordInFlight(this.inFlight);
       this.resumeIfRoom();
     }
   }
