@@ -3,7 +3,7 @@ import { CommonConfig, KafkaConfig, RedisConfig, loadConfig } from '@sps/config'
 import { JobCancellations, ResponseCache } from '@sps/cache';
 import { BatchingProducer, ConcurrentRunner, DeadLetters, topicPartitionCount } from '@sps/kafka';
 import { ProviderConfig, SchemaCompiler, StructuredOutputEngine, createRouter } from '@sps/llm';
-import { ProcessorMetrics, RequestProcessor, decodePipelineRequest } from '@sps/processing';
+import { ProcessorMetrics, RequestProcessor, decodePipelineRequest, redactPii } from '@sps/processing';
 import { bootService } from '@sps/runtime';
 
 const config = loadConfig(
@@ -16,6 +16,8 @@ const config = loadConfig(
     PROCESSOR_MAX_IN_FLIGHT: Type.Integer({ minimum: 1, maximum: 10_000, default: 256 }),
     PROCESSOR_GROUP_ID: Type.String({ default: 'sps-processor' }),
     PROCESSOR_SESSION_TIMEOUT_MS: Type.Integer({ minimum: 6_000, maximum: 300_000, default: 30_000 }),
+    /** Opt-in: prompts and outputs on the gen_ai spans, after PII redaction. */
+    OTEL_GENAI_CAPTURE_CONTENT: Type.Boolean({ default: false }),
   }),
 );
 
@@ -23,7 +25,10 @@ await bootService(
   // Redis holds the response cache and the cancellations: without it the processor still works.
   { name: 'processor', config, needs: { redis: config.CACHE_ENABLED && { optional: true }, metrics: true } },
   async ({ logger, registry, kafka, topics, redis, producer }) => {
-    const { router, prices } = createRouter(config);
+    const { router, prices } = createRouter(
+      config,
+      config.OTEL_GENAI_CAPTURE_CONTENT ? { captureContent: { redact: (text) => redactPii(text).text } } : {},
+    );
     const batching = new BatchingProducer(producer);
     const replyPartitions = await topicPartitionCount(kafka, topics.replies);
     const processor = new RequestProcessor({

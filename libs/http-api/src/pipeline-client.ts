@@ -7,7 +7,6 @@ import {
   type ResultMessage,
 } from '@sps/contracts';
 import { jsonValue, toHeaders, type BatchingProducer, type ReplyListener } from '@sps/kafka';
-import { traceHeaders } from '@sps/observability';
 
 /** Publishes prompt requests to the pipeline and, for synchronous calls, waits for the reply. */
 export class PipelineClient {
@@ -36,7 +35,6 @@ export class PipelineClient {
           [HEADERS.contentType]: JSON_CONTENT_TYPE,
           [HEADERS.replyTopic]: reply?.topic,
           [HEADERS.replyPartition]: reply?.partition,
-          ...traceHeaders(),
         }),
       },
       { timeoutMs: this.produceTimeoutMs },

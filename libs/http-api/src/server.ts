@@ -16,6 +16,7 @@ import { openapi } from './plugins/openapi.js';
 import { rateLimit } from './plugins/rate-limit.js';
 import { requestIdFrom, requestIdHeader } from './plugins/request-id.js';
 import { textHygiene } from './plugins/text-hygiene.js';
+import { httpTracing } from './plugins/tracing.js';
 import { analyzeRoutes } from './routes/analyze.js';
 import { batchRoutes } from './routes/batch.js';
 import { jobRoutes } from './routes/jobs.js';
@@ -58,6 +59,7 @@ export async function buildServer(deps: ServerDeps) {
 
   app.addSchema(ErrorEnvelope);
   app.addSchema(StructuredResponse);
+  await app.register(httpTracing); // first: every later hook and route runs inside the span
   await app.register(errorEnvelope);
   await app.register(requestIdHeader);
   await app.register(textHygiene); // before any route validates or walks a body

@@ -13,6 +13,7 @@ export type { ConsumedRecord, RawRecord, Decoder } from './records.js';
 export { DeadLetters, type DeadLetterReason, type DeadLetterTarget } from './dead-letters.js';
 export { ConcurrentRunner, type ConcurrentRunnerOptions } from './runners/concurrent-runner.js';
 export { BatchRunner, type BatchRunnerOptions } from './runners/batch-runner.js';
+export { inConsumeSpan, recordLinks } from './runners/consume-span.js';
 export {
   DelayedRetryRunner,
   RetrySchedule,

@@ -1,4 +1,13 @@
 import { Partitioners, type Kafka, type Message, type Producer } from 'kafkajs';
+import { context, trace } from '@opentelemetry/api';
+import {
+  contextFromHeaders,
+  hasSpan,
+  recordFailure,
+  SpanKind,
+  traceHeaders,
+  tracer,
+} from '@sps/observability';
 import { PermanentError, TransientError, classifyError } from './errors.js';
 
 /**
@@ -84,7 +93,46 @@ export class BatchingProducer {
     return this.pending.length;
   }
 
+  /**
+   * Queues one record and resolves once Kafka acknowledged it. Each record gets a PRODUCER span
+   * (`send <topic>`, ended at the acknowledgement), child of the active span or, when none is
+   * active, of the `traceparent` the record already carries; its own context replaces that
+   * `traceparent`. Without tracing the span is a no-op and the headers are sent as given.
+   */
   send(topic: string, record: OutgoingRecord, options: SendOptions = {}): Promise<void> {
+    const active = context.active();
+    const parent = hasSpan(active) ? active : contextFromHeaders(record.headers ?? {}, active);
+    const key = typeof record.key === 'string' ? record.key : undefined;
+    const span = tracer().startSpan(
+      `send ${topic}`,
+      {
+        kind: SpanKind.PRODUCER,
+        attributes: {
+          'messaging.system': 'kafka',
+          'messaging.destination.name': topic,
+          'messaging.operation.type': 'send',
+          'messaging.operation.name': 'send',
+          ...(key === undefined ? {} : { 'messaging.kafka.message.key': key }),
+          ...(record.partition === undefined
+            ? {}
+            : { 'messaging.destination.partition.id': String(record.partition) }),
+        },
+      },
+      parent,
+    );
+    const headers = { ...record.headers, ...traceHeaders(trace.setSpan(parent, span)) };
+    const sent = this.enqueue(topic, { ...record, headers }, options);
+    sent.then(
+      () => span.end(),
+      (error: unknown) => {
+        recordFailure(span, error);
+        span.end();
+      },
+    );
+    return sent;
+  }
+
+  private enqueue(topic: string, record: OutgoingRecord, options: SendOptions): Promise<void> {
     const message = toMessage(record);
     const bytes = recordBytes(message);
     if (bytes + BATCH_OVERHEAD > this.maxRecordBytes) {

@@ -43,3 +43,4 @@ export {
   type UnpricedCallCount,
 } from './routing/price-table.js';
 export { ProviderConfig, createRouter } from './provider-config.js';
+export { tracedModel, type ModelTracing } from './routing/traced-model.js';

@@ -1,6 +1,7 @@
 import { Type, type Static } from '@sinclair/typebox';
 import { ConfigError, StringEnum } from '@sps/config';
 import type { LanguageModel } from './language-model.js';
+import { tracedModel, type ModelTracing } from './routing/traced-model.js';
 import { createAnthropicModel } from './providers/anthropic/index.js';
 import { createGeminiModel } from './providers/gemini/index.js';
 import { createLocalModel } from './providers/local/index.js';
@@ -76,8 +77,14 @@ export const ProviderConfig = {
 
 type ProviderSettings = Static<ReturnType<typeof Type.Object<typeof ProviderConfig>>>;
 
-/** The router over every configured provider, each behind its resilience policies. */
-export function createRouter(config: ProviderSettings): { router: ProviderRouter; prices: PriceTable } {
+/**
+ * The router over every configured provider, each behind its resilience policies, each call
+ * traced (`tracing.captureContent` adds the redacted prompts and outputs to the spans).
+ */
+export function createRouter(
+  config: ProviderSettings,
+  tracing: ModelTracing = {},
+): { router: ProviderRouter; prices: PriceTable } {
   const problems: string[] = [];
   const overrides = parseJson<Record<string, Partial<ResilienceSettings>>>(
     'LLM_PROVIDER_SETTINGS',
@@ -97,7 +104,10 @@ export function createRouter(config: ProviderSettings): { router: ProviderRouter
   };
   const providers = config.LLM_PROVIDERS.split(',').flatMap((name) => {
     const model = createModel(name, config, problems);
-    return model ? [new ResilientProvider(model, { ...defaults, ...overrides?.[name] })] : [];
+    // Traced under the policies: one span per call that reaches the provider (see tracedModel).
+    return model
+      ? [new ResilientProvider(tracedModel(model, tracing), { ...defaults, ...overrides?.[name] })]
+      : [];
   });
   if (problems.length > 0) throw new ConfigError(problems);
   return { router: new ProviderRouter(providers, prices, config.LLM_ROUTING_POLICY), prices };

@@ -1,4 +1,5 @@
 import { pino, type Logger } from 'pino';
+import { activeTraceIds } from './tracing.js';
 
 export type { Logger };
 
@@ -23,5 +24,7 @@ export function createLogger(options: { service: string; level?: string }): Logg
     base: { service: options.service },
     redact: { paths: REDACTED_PATHS, censor: '[redacted]' },
     timestamp: pino.stdTimeFunctions.isoTime,
+    // The active span's trace_id and span_id, so that a line can be found from its trace.
+    mixin: activeTraceIds,
   });
 }

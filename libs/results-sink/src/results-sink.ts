@@ -4,11 +4,14 @@ import {
   BatchRunner,
   DeadLetters,
   PermanentError,
+  recordLinks,
   type BatchingProducer,
+  type ConsumedRecord,
   type KafkaClient,
   type RawRecord,
 } from '@sps/kafka';
-import type { Logger } from '@sps/observability';
+import { contextFromHeaders, inSpan, SpanKind, type Context, type Logger } from '@sps/observability';
+import { ROOT_CONTEXT } from '@opentelemetry/api';
 import { Counter, Gauge, type Registry } from 'prom-client';
 import { classifyStorageError, refusedResult, storeResults, type StoreResultsDeps } from './store-results.js';
 
@@ -67,14 +70,31 @@ export class ResultsSink {
       sessionTimeoutMs: options.sessionTimeoutMs,
       maxBytesPerPartition: 4 * 1024 * 1024,
       decode: decodeResult,
-      handleBatch: async (records) => {
-        rows.inc(
-          await storeResults(
-            this.store,
-            records.map((r) => r.value),
-          ),
-        );
-      },
+      // A span per batch stored, linked to each result's context; each job event is produced in
+      // the context of the job's last result of the batch, so its webhook joins the job's trace.
+      handleBatch: (records) =>
+        inSpan(
+          'sink insert',
+          {
+            kind: SpanKind.INTERNAL,
+            links: recordLinks(records),
+            attributes: {
+              'db.system.name': 'postgresql',
+              'db.operation.name': 'INSERT',
+              'db.collection.name': 'request_logs',
+              'messaging.batch.message_count': records.length,
+            },
+          },
+          async (span) => {
+            const inserted = await storeResults(
+              this.store,
+              records.map((r) => r.value),
+              jobContexts(records),
+            );
+            span.setAttribute('sps.sink.rows_inserted', inserted);
+            rows.inc(inserted);
+          },
+        ),
       classify: classifyStorageError,
       retry: { capMs: options.maxBackoffMs ?? 5_000 },
       deadLetters: new DeadLetters(
@@ -100,6 +120,16 @@ export class ResultsSink {
     const failed = refusedResult(parseLoosely(record.value), reason);
     if (failed) await storeResults(this.store, [failed]);
   }
+}
+
+/** Per job, the context of its last result in the batch (what its job event is produced under). */
+function jobContexts(records: ConsumedRecord<ResultMessage>[]): (jobId: string) => Context | undefined {
+  const byJob = new Map<string, Record<string, string>>();
+  for (const record of records) if (record.value.job_id) byJob.set(record.value.job_id, record.headers);
+  return (jobId) => {
+    const headers = byJob.get(jobId);
+    return headers && contextFromHeaders(headers, ROOT_CONTEXT);
+  };
 }
 
 function decodeResult(record: RawRecord): ResultMessage {

@@ -1,3 +1,4 @@
+import { context, type Context } from '@opentelemetry/api';
 import type { ResultMessage } from '@sps/contracts';
 import { insertResults, recordJobProgress, type Database } from '@sps/db';
 import { classifyError, type ErrorClass } from '@sps/kafka';
@@ -12,9 +13,14 @@ export interface StoreResultsDeps {
  * The sink's handler: stores results as request_logs rows (a redelivered result never makes a
  * second row), counts new rows towards their jobs in the same transaction, then emits the outcome
  * of every job that just ended. Returns how many rows were new. Throws whatever Postgres or Kafka
- * throw; the batch runner tells a dependency that is down from a row it refuses.
+ * throw; the batch runner tells a dependency that is down from a row it refuses. `jobContext` gives
+ * the trace context a job's event is produced under (the job's last result's), when traced.
  */
-export async function storeResults(deps: StoreResultsDeps, results: ResultMessage[]): Promise<number> {
+export async function storeResults(
+  deps: StoreResultsDeps,
+  results: ResultMessage[],
+  jobContext?: (jobId: string) => Context | undefined,
+): Promise<number> {
   const fresh = await deps.db.transaction().execute(async (trx) => {
     const inserted = await insertResults(trx, results);
     const items = inserted
@@ -24,7 +30,19 @@ export async function storeResults(deps: StoreResultsDeps, results: ResultMessag
     return inserted;
   });
   const jobIds = [...new Set(results.flatMap((r) => (r.job_id ? [r.job_id] : [])))];
-  if (jobIds.length > 0) await emitJobOutcomes(deps.outcomes, jobIds);
+  if (jobIds.length > 0) {
+    const outcomes: JobOutcomeDeps = jobContext
+      ? {
+          ...deps.outcomes,
+          send: (topic, record) => {
+            const traced = jobContext(record.key);
+            const send = () => deps.outcomes.send(topic, record);
+            return traced ? context.with(traced, send) : send();
+          },
+        }
+      : deps.outcomes;
+    await emitJobOutcomes(outcomes, jobIds);
+  }
   return fresh.length;
 }
 

@@ -16,6 +16,7 @@ import {
   createLogger,
   createMetricsRegistry,
   startMetricsServer,
+  startTracing,
   type Logger,
   type Registry,
 } from '@sps/observability';
@@ -85,14 +86,19 @@ export type BootedContext<N extends BootNeeds> = BootContext & DatabasePart<N> &
  * policy set: a group that gives up for good exits the process through exitFatal), Postgres
  * (migrated if asked), Redis, producer; then `start` wires the handlers and starts consuming.
  *
+ * Tracing (startTracing) is started before anything else, when OTEL_EXPORTER_OTLP_ENDPOINT is set.
+ *
  * Shutdown, on SIGINT/SIGTERM: not ready → the service's own stop (stop consuming, finish in
- * flight, commit) → producer disconnect → Redis quit → database destroy → metrics server close.
+ * flight, commit) → producer disconnect → Redis quit → database destroy → metrics server close →
+ * spans flushed and the tracing SDK stopped.
  */
 export async function bootService<N extends BootNeeds>(
   spec: BootSpec<N>,
   start: (context: BootedContext<N>) => Promise<ServiceHandle>,
 ): Promise<void> {
   const { config, needs, name } = spec;
+  // First, so that everything after runs with the SDK registered (a no-op without an endpoint).
+  const tracing = startTracing(name);
   const logger = createLogger({ service: name, level: config.LOG_LEVEL });
   await runService(
     logger,
@@ -169,6 +175,8 @@ export async function bootService<N extends BootNeeds>(
           };
           await step('service', () => service.stop());
           for (const { what, run } of closers) await step(what, run);
+          // Last: the spans of the shutdown itself are exported too.
+          await step('tracing', () => tracing.shutdown());
           if (firstError !== undefined) throw firstError;
         },
       };

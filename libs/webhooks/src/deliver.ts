@@ -1,5 +1,13 @@
 import type { JobEventMessage } from '@sps/contracts';
 import type { Database } from '@sps/db';
+import {
+  inSpan,
+  SpanKind,
+  SpanStatusCode,
+  traceHeaders,
+  type Attributes,
+  type Span,
+} from '@sps/observability';
 import { fetch } from 'undici';
 import { createPinnedAgent, TargetRefusedError, targetErrorOf } from './pinned-agent.js';
 import { signPayload } from './sign.js';
@@ -37,6 +45,29 @@ export async function deliver(
   deps: DeliveryDeps,
   event: JobEventMessage,
   attempt: number,
+): Promise<DeliveryOutcome> {
+  // A CLIENT span per attempt (child of the job event's consume span: the job's trace).
+  return inSpan(
+    'POST',
+    {
+      kind: SpanKind.CLIENT,
+      attributes: { ...urlAttributes(event.webhook_url!), ...eventAttributes(event, attempt) },
+    },
+    async (span) => {
+      const outcome = await attemptDelivery(deps, event, attempt, span);
+      span.setAttribute('sps.webhook.outcome', outcome.kind);
+      if (outcome.kind === 'failed' || outcome.kind === 'refused')
+        span.setStatus({ code: SpanStatusCode.ERROR, message: outcome.error });
+      return outcome;
+    },
+  );
+}
+
+async function attemptDelivery(
+  deps: DeliveryDeps,
+  event: JobEventMessage,
+  attempt: number,
+  span: Span,
 ): Promise<DeliveryOutcome> {
   const { db } = deps;
   const url = event.webhook_url!;
@@ -88,11 +119,13 @@ export async function deliver(
       headers: {
         'content-type': 'application/json',
         'user-agent': 'sps-webhooks/1',
+        ...traceHeaders(),
         ...signPayload(secret, event.event_id, payload),
       },
       body: payload,
     });
     await response.body?.cancel();
+    span.setAttribute('http.response.status_code', response.status);
     const delivered = response.status >= 200 && response.status < 300;
     await record({
       status_code: response.status,
@@ -117,6 +150,33 @@ export async function deliver(
   } finally {
     dispatcher.destroy().catch(() => undefined);
   }
+}
+
+/** url.full without query, fragment or credentials (they may hold secrets), and the server. */
+function urlAttributes(url: string): Attributes {
+  try {
+    const parsed = new URL(url);
+    const full = `${parsed.protocol}//${parsed.host}${parsed.pathname}`;
+    const port = parsed.port ? Number(parsed.port) : parsed.protocol === 'https:' ? 443 : 80;
+    return {
+      'http.request.method': 'POST',
+      'url.full': full,
+      'url.scheme': parsed.protocol.replace(':', ''),
+      'server.address': parsed.hostname,
+      'server.port': port,
+    };
+  } catch {
+    return { 'http.request.method': 'POST' };
+  }
+}
+
+function eventAttributes(event: JobEventMessage, attempt: number): Attributes {
+  return {
+    'http.request.resend_count': attempt - 1,
+    'sps.webhook.attempt': attempt,
+    'sps.webhook.event_type': event.type,
+    'sps.job_id': event.job_id,
+  };
 }
 
 async function alreadyDelivered(db: Database, eventId: string): Promise<boolean> {

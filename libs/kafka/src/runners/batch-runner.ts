@@ -7,6 +7,7 @@ import { toRawRecord, type ConsumedRecord, type Decoder, type RawRecord } from '
 import { createGroupConsumer, runGroupConsumer, type GroupOptions } from './consumer-group.js';
 import { DEFAULT_RETRY, describe, refuse, type RefusalHandling, type RetryPolicy } from './record-outcome.js';
 import { RunnerMetrics } from './runner-metrics.js';
+import { inConsumeSpan } from './consume-span.js';
 
 export interface BatchRunnerOptions<T> extends GroupOptions {
   decode: Decoder<T>;
@@ -83,7 +84,10 @@ export class BatchRunner<T> {
         if (!(await refuse(raw, { code, reason: describe(error), attempts: 1 }, this.handling))) return;
       }
     }
-    const stored = await this.storeIsolating(decoded, raws, heartbeat, live);
+    // One CONSUMER span per batch, linked to every record's context (see inConsumeSpan).
+    const store = () => this.storeIsolating(decoded, raws, heartbeat, live);
+    const stored =
+      decoded.length === 0 ? true : await inConsumeSpan([...raws.values()], this.options.groupId, store);
     if (!stored) return; // uncommitted: redelivered to whoever owns the partition next
     resolveOffset(batch.lastOffset());
     await this.consumer.commitOffsets([

@@ -15,6 +15,7 @@ import {
 import type { DeadLetterReason, DeadLetters } from '../dead-letters.js';
 import type { ErrorClass } from '../errors.js';
 import { RunnerMetrics } from './runner-metrics.js';
+import { inConsumeSpan } from './consume-span.js';
 
 export interface ConcurrentRunnerOptions<T> extends GroupOptions {
   decode: Decoder<T>;
@@ -171,16 +172,19 @@ export class ConcurrentRunner<T> {
   private async run(tracker: PartitionOffsetTracker, raw: RawRecord): Promise<void> {
     let done = false;
     try {
-      let value: T;
-      try {
-        value = this.options.decode(raw);
-      } catch (error) {
-        const code = error instanceof PermanentError ? error.code : 'CONTRACT_VIOLATION';
-        done = await refuse(raw, { code, reason: (error as Error).message, attempts: 1 }, this.handling);
-        return;
-      }
-      const record: ConsumedRecord<T> = { ...raw, value };
-      done = await runToOutcome(raw, () => this.options.handle(record), this.handling);
+      // Inside a CONSUMER span, child of the record's traceparent: the handler's spans (and the
+      // records it produces) join the producer's trace.
+      done = await inConsumeSpan([raw], this.options.groupId, async () => {
+        let value: T;
+        try {
+          value = this.options.decode(raw);
+        } catch (error) {
+          const code = error instanceof PermanentError ? error.code : 'CONTRACT_VIOLATION';
+          return refuse(raw, { code, reason: (error as Error).message, attempts: 1 }, this.handling);
+        }
+        const record: ConsumedRecord<T> = { ...raw, value };
+        return runToOutcome(raw, () => this.options.handle(record), this.handling);
+      });
     } catch (error) {
       this.options.logger.error(
         { err: error, offset: raw.offset },
