@@ -4,7 +4,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { jobItemRequestId, type JobEventMessage } from '@sps/contracts';
 import { jobItemMessages } from '@sps/http-api';
 import { jobEventId } from '@sps/results-sink';
-import { startPrivateKafka, type PrivateKafka } from '@sps/testing';
+import { endTenantJobs, startPrivateKafka, type PrivateKafka } from '@sps/testing';
 import { json, startPipeline, waitUntil, type Pipeline } from './harness.js';
 import { produceRequests } from './kafka-pipeline.js';
 
@@ -96,18 +96,7 @@ async function insertJob(
 /** Ends this tenant's jobs still running, so that no other instance's resumer or sweeper acts on them later. */
 async function neutraliseJobs(pipeline: Pipeline | undefined): Promise<void> {
   if (!pipeline) return;
-  await pipeline.db
-    .updateTable('jobs')
-    .set({
-      status: 'cancelled',
-      completed_at: sql`now()`,
-      event_emitted_at: sql`now()`,
-      items_published_at: sql`coalesce(items_published_at, now())`,
-    })
-    .where('tenant_id', '=', pipeline.tenantId)
-    .where('status', 'in', ['pending', 'processing'])
-    .execute()
-    .catch(() => undefined);
+  await endTenantJobs(pipeline.db, pipeline.tenantId).catch(() => undefined);
 }
 
 describe('jobs always end, with exactly one outcome event', () => {

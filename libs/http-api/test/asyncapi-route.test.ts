@@ -1,22 +1,12 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TOPICS } from '@sps/contracts';
-import { SchemaCompiler } from '@sps/llm';
-import { createLogger, createMetricsRegistry } from '@sps/observability';
-import { buildServer, type ApiServer } from '../src/index.js';
+import type { ApiServer } from '../src/index.js';
+import { bareServer } from './support/bare-server.js';
 
 describe('GET /asyncapi.json', () => {
   let app: ApiServer;
   beforeAll(async () => {
-    app = await buildServer({
-      logger: createLogger({ service: 'test', level: 'silent' }),
-      db: {} as never,
-      redis: {} as never,
-      pipeline: {} as never,
-      registry: createMetricsRegistry('test'),
-      healthChecks: {},
-      version: 'test',
-      schemaCompiler: new SchemaCompiler(),
-    });
+    app = await bareServer();
   });
   afterAll(() => app.close());
 

@@ -1,9 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Ajv } from 'ajv';
 import type { FastifySchemaValidationError } from 'fastify';
-import { SchemaCompiler } from '@sps/llm';
-import { createLogger, createMetricsRegistry } from '@sps/observability';
-import { buildServer, type ApiServer } from '../src/index.js';
+import type { ApiServer } from '../src/index.js';
+import { bareServer } from './support/bare-server.js';
 import { validationFields } from '../src/plugins/error-envelope.js';
 import { decodeCursor, encodeCursor } from '../src/routes/jobs.js';
 import { AnalyzeBody } from '../src/schemas/analyze.js';
@@ -21,16 +20,7 @@ describe('the OpenAPI contract', () => {
   let app: ApiServer;
   let paths: Record<string, Record<string, Operation>>;
   beforeAll(async () => {
-    app = await buildServer({
-      logger: createLogger({ service: 'test', level: 'silent' }),
-      db: {} as never,
-      redis: {} as never,
-      pipeline: {} as never,
-      registry: createMetricsRegistry('test'),
-      healthChecks: {},
-      version: 'test',
-      schemaCompiler: new SchemaCompiler(),
-    });
+    app = await bareServer();
     paths = (await app.inject({ url: '/openapi.json' })).json().paths;
   });
   afterAll(() => app.close());

@@ -3,7 +3,7 @@ import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { PromptRequestMessage } from '@sps/contracts';
 import { createApiKey, createDatabase, migrateToLatest, type Database } from '@sps/db';
-import { resolveTestEndpoints, type TestEndpoints } from '@sps/testing';
+import { endTenantJobs, resolveTestEndpoints, type TestEndpoints } from '@sps/testing';
 import { JobPublicationResumer } from '../src/job-publisher.js';
 
 /**
@@ -28,18 +28,7 @@ describe('JobPublicationResumer (real Postgres)', () => {
   });
   afterAll(async () => {
     // This tenant's jobs still running would otherwise be expired, or published, by other instances later.
-    if (db && tenantId)
-      await db
-        .updateTable('jobs')
-        .set({
-          status: 'cancelled',
-          completed_at: sql`now()`,
-          event_emitted_at: sql`now()`,
-          items_published_at: sql`coalesce(items_published_at, now())`,
-        })
-        .where('tenant_id', '=', tenantId)
-        .where('status', 'in', ['pending', 'processing'])
-        .execute();
+    if (db && tenantId) await endTenantJobs(db, tenantId);
     await db?.destroy();
     await endpoints?.release();
   });

@@ -1,21 +1,13 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { SchemaCompiler } from '@sps/llm';
-import { createLogger, createMetricsRegistry } from '@sps/observability';
-import { buildServer, type ApiServer } from '../src/index.js';
+import type { ApiServer } from '../src/index.js';
+import { bareServer } from './support/bare-server.js';
 
 // The routes that need no dependency: documents, errors and authentication refusals.
 describe('ingest API surface', () => {
   let app: ApiServer;
   beforeAll(async () => {
-    app = await buildServer({
-      logger: createLogger({ service: 'test', level: 'silent' }),
-      db: {} as never,
-      redis: {} as never,
-      pipeline: {} as never,
-      registry: createMetricsRegistry('test'),
+    app = await bareServer({
       healthChecks: { postgres: async () => undefined, kafka: async () => Promise.reject(new Error('down')) },
-      version: 'test',
-      schemaCompiler: new SchemaCompiler(),
     });
   });
   afterAll(() => app.close());

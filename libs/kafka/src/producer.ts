@@ -7,6 +7,7 @@ import {
   SpanKind,
   traceHeaders,
   tracer,
+  tracingEnabled,
 } from '@sps/observability';
 import { PermanentError, TransientError, classifyError } from './errors.js';
 
@@ -100,6 +101,7 @@ export class BatchingProducer {
    * `traceparent`. Without tracing the span is a no-op and the headers are sent as given.
    */
   send(topic: string, record: OutgoingRecord, options: SendOptions = {}): Promise<void> {
+    if (!tracingEnabled()) return this.enqueue(topic, record, options);
     const active = context.active();
     const parent = hasSpan(active) ? active : contextFromHeaders(record.headers ?? {}, active);
     const key = typeof record.key === 'string' ? record.key : undefined;

@@ -11,6 +11,8 @@ export {
   startTracing,
   traceHeaders,
   tracer,
+  tracingEnabled,
+  NO_SPAN,
   SpanKind,
   SpanStatusCode,
   type Attributes,

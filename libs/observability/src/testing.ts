@@ -1,5 +1,6 @@
 import { context, propagation, trace } from '@opentelemetry/api';
 import { W3CTraceContextPropagator } from '@opentelemetry/core';
+import { setTracingRecording } from './tracing.js';
 import {
   InMemorySpanExporter,
   NodeTracerProvider,
@@ -21,6 +22,7 @@ export function recordSpans(): {
   const exporter = new InMemorySpanExporter();
   const provider = new NodeTracerProvider({ spanProcessors: [new SimpleSpanProcessor(exporter)] });
   provider.register({ propagator: new W3CTraceContextPropagator() });
+  setTracingRecording(true);
   return {
     spans: () => exporter.getFinishedSpans(),
     reset: () => exporter.reset(),
@@ -29,6 +31,7 @@ export function recordSpans(): {
       trace.disable();
       propagation.disable();
       context.disable();
+      setTracingRecording(false);
     },
   };
 }

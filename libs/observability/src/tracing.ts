@@ -1,4 +1,5 @@
 import {
+  INVALID_SPAN_CONTEXT,
   context,
   propagation,
   trace,
@@ -27,6 +28,21 @@ export interface TracingHandle {
 
 const DISABLED: TracingHandle = { enabled: false, shutdown: async () => undefined };
 let started: TracingHandle | undefined;
+let recording = false;
+
+/**
+ * True while a tracer provider records spans (startTracing, or a test's recorder). The hot path
+ * (every produced record, consumed record and HTTP request) asks this first and does no tracing
+ * work at all when it is false, rather than building attributes for no-op spans.
+ */
+export function tracingEnabled(): boolean {
+  return recording;
+}
+
+/** For libs/observability/testing: a test's in-memory recorder counts as tracing being on. */
+export function setTracingRecording(on: boolean): void {
+  recording = on;
+}
 
 /**
  * The OpenTelemetry SDK for one app process, on when `OTEL_EXPORTER_OTLP_ENDPOINT` (or
@@ -53,6 +69,7 @@ export function startTracing(serviceName: string, env: NodeJS.ProcessEnv = proce
     ],
   });
   provider.register({ propagator: new W3CTraceContextPropagator() });
+  recording = true;
   const handle: TracingHandle = {
     enabled: true,
     async shutdown() {
@@ -61,6 +78,7 @@ export function startTracing(serviceName: string, env: NodeJS.ProcessEnv = proce
       propagation.disable();
       context.disable();
       started = undefined;
+      recording = false;
     },
   };
   started = handle;
@@ -68,6 +86,9 @@ export function startTracing(serviceName: string, env: NodeJS.ProcessEnv = proce
 }
 
 /** The service's tracer (the global one: a no-op until startTracing registers a provider). */
+/** What `work` gets when nothing records: a span whose calls do nothing. */
+export const NO_SPAN: Span = trace.wrapSpanContext(INVALID_SPAN_CONTEXT);
+
 export function tracer(): Tracer {
   return trace.getTracer('sps');
 }
@@ -118,6 +139,7 @@ export async function inSpan<T>(
   options: { kind: SpanKind; attributes?: Attributes; links?: Link[]; parent?: Context },
   work: (span: Span) => Promise<T>,
 ): Promise<T> {
+  if (!recording) return work(NO_SPAN);
   const parent = options.parent ?? context.active();
   const span = tracer().startSpan(
     name,

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApiKey, createDatabase, migrateToLatest, type Database } from '@sps/db';
-import { resolveTestEndpoints, type TestEndpoints } from '@sps/testing';
+import { endTenantJobs, resolveTestEndpoints, type TestEndpoints } from '@sps/testing';
 import { emitJobOutcomes, jobEventId } from '../src/job-outcomes.js';
 
 /** emitJobOutcomes against real Postgres; Kafka is a recording function (only these jobs are touched). */
@@ -20,18 +20,7 @@ describe('emitJobOutcomes (real Postgres)', () => {
   });
   afterAll(async () => {
     // This tenant's jobs still running would otherwise be expired, or published, by other instances later.
-    if (db && tenantId)
-      await db
-        .updateTable('jobs')
-        .set({
-          status: 'cancelled',
-          completed_at: sql`now()`,
-          event_emitted_at: sql`now()`,
-          items_published_at: sql`coalesce(items_published_at, now())`,
-        })
-        .where('tenant_id', '=', tenantId)
-        .where('status', 'in', ['pending', 'processing'])
-        .execute();
+    if (db && tenantId) await endTenantJobs(db, tenantId);
     await db?.destroy();
     await endpoints?.release();
   });

@@ -10,3 +10,4 @@ export { resolveTestEndpoints, type TestEndpoints } from './endpoints.js';
 export { spawnService, freePort, type RunningService } from './spawn-service.js';
 export { startPrivateKafka, type PrivateKafka } from './private-kafka.js';
 export { scriptedDatabase } from './scripted-database.js';
+export { endTenantJobs } from './end-tenant-jobs.js';

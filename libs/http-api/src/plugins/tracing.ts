@@ -1,7 +1,14 @@
 import { ROOT_CONTEXT, context, propagation, trace } from '@opentelemetry/api';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
-import { SpanKind, SpanStatusCode, tracer, type Context, type Span } from '@sps/observability';
+import {
+  SpanKind,
+  SpanStatusCode,
+  tracer,
+  tracingEnabled,
+  type Context,
+  type Span,
+} from '@sps/observability';
 
 interface RequestSpan {
   span: Span;
@@ -19,6 +26,7 @@ const spans = new WeakMap<FastifyRequest, RequestSpan>();
  */
 export const httpTracing = fp(async (app) => {
   app.addHook('onRequest', (request, _reply, done) => {
+    if (!tracingEnabled()) return done(); // per request: nothing to build when nothing records
     const route = request.routeOptions.url;
     const parent = propagation.extract(ROOT_CONTEXT, request.headers);
     const [path] = request.url.split('?');

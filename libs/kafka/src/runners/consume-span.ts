@@ -1,5 +1,14 @@
 import { ROOT_CONTEXT } from '@opentelemetry/api';
-import { contextFromHeaders, inSpan, linkTo, SpanKind, type Link, type Span } from '@sps/observability';
+import {
+  contextFromHeaders,
+  inSpan,
+  linkTo,
+  NO_SPAN,
+  SpanKind,
+  tracingEnabled,
+  type Link,
+  type Span,
+} from '@sps/observability';
 import type { RawRecord } from '../records.js';
 
 /**
@@ -14,6 +23,7 @@ export function inConsumeSpan<T>(
   groupId: string,
   work: (span: Span) => Promise<T>,
 ): Promise<T> {
+  if (!tracingEnabled()) return work(NO_SPAN); // per record: no contexts or attributes built for nothing
   const first = records[0]!;
   const contexts = records.map((record) => contextFromHeaders(record.headers, ROOT_CONTEXT));
   const single = records.length === 1;
