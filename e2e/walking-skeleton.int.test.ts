@@ -87,8 +87,31 @@ describe('walking skeleton (real Kafka, Postgres, Redis; fake provider)', () => 
 
     const second = await analyze({ prompt, schema });
     expect(second.status).toBe(200);
-    expect((await json(second)).cached).toBe(true);
+    const secondBody = await json(second);
+    expect(secondBody.cached).toBe(true);
     expect(pipeline.fake.calls).toBe(callsAfterFirst);
+    // Answered by ingest-api from the cache (one hop, the result), not by the processor: the API
+    // counted one edge hit, and the repeat still has its own row, marked cached.
+    const metrics = await (await fetch(`${pipeline.baseUrl}/v1/metrics`)).text();
+    expect(metrics).toMatch(
+      /^sps_cache_requests_total\{stage="edge",outcome="hit",service="ingest-api"\} 1$/m,
+    );
+    const row = await waitUntil(
+      () =>
+        pipeline.db
+          .selectFrom('request_logs')
+          .select(['cached', 'status', 'attempts'])
+          .where('request_id', '=', secondBody.request_id)
+          .executeTakeFirst(),
+      30_000,
+      "the cached repeat's row",
+    );
+    expect(row).toMatchObject({ cached: true, status: 'succeeded', attempts: [] });
+
+    // language_detection decides original_language, so it is part of the work: not a hit.
+    const undetected = await analyze({ prompt, schema, options: { language_detection: false } });
+    expect((await json(undetected)).cached).toBe(false);
+    expect(pipeline.fake.calls).toBe(callsAfterFirst + 1);
   });
 
   it('refuses a request without a key, and names the bad field of a malformed body', async () => {

@@ -3,6 +3,8 @@ import { CommonConfig, DatabaseConfig, KafkaConfig, RedisConfig, loadConfig } fr
 import { buildServer, JobPublicationResumer, PipelineClient } from '@sps/http-api';
 import { SchemaCompiler } from '@sps/llm';
 import { BatchingProducer, ReplyListener, kafkaHealthProbe } from '@sps/kafka';
+import { ResponseCache } from '@sps/cache';
+import { AnswerCache, EdgeAnswers, cacheLookupCounter } from '@sps/processing';
 import { bootService } from '@sps/runtime';
 import { sql } from 'kysely';
 
@@ -18,6 +20,10 @@ const config = loadConfig(
     WEBHOOK_ALLOWLIST: Type.String({
       default: '',
       description: 'comma-separated hosts allowed although private',
+    }),
+    CACHE_ENABLED: Type.Boolean({
+      default: true,
+      description: 'response cache (same switch as the processor): sync calls are answered from it here',
     }),
     KAFKA_PRODUCE_TIMEOUT_MS: Type.Integer({
       minimum: 100,
@@ -47,13 +53,17 @@ await bootService(
   async ({ logger, registry, kafka, topics, db, redis, producer }) => {
     const replies = new ReplyListener(kafka, topics.replies, logger);
     await replies.start();
-    const pipeline = new PipelineClient(
+    const pipeline = new PipelineClient({
       // Bounded: with the broker away, callers are answered 503 at once rather than queued.
-      new BatchingProducer(producer, { maxQueued: 5_000 }),
-      topics.requests,
+      producer: new BatchingProducer(producer, { maxQueued: 5_000 }),
+      topics,
       replies,
-      config.KAFKA_PRODUCE_TIMEOUT_MS,
-    );
+      produceTimeoutMs: config.KAFKA_PRODUCE_TIMEOUT_MS,
+      // Sync calls whose work is cached are answered here, without the processor's two hops.
+      cached: config.CACHE_ENABLED
+        ? new EdgeAnswers(new AnswerCache(new ResponseCache(redis), 'edge', cacheLookupCounter(registry)))
+        : undefined,
+    });
     const app = await buildServer({
       logger,
       db,

@@ -3,7 +3,13 @@ import { CommonConfig, KafkaConfig, RedisConfig, loadConfig } from '@sps/config'
 import { JobCancellations, ResponseCache } from '@sps/cache';
 import { BatchingProducer, ConcurrentRunner, DeadLetters, topicPartitionCount } from '@sps/kafka';
 import { ProviderConfig, SchemaCompiler, StructuredOutputEngine, createRouter } from '@sps/llm';
-import { ProcessorMetrics, RequestProcessor, decodePipelineRequest, redactPii } from '@sps/processing';
+import {
+  AnswerCache,
+  ProcessorMetrics,
+  RequestProcessor,
+  decodePipelineRequest,
+  redactPii,
+} from '@sps/processing';
 import { bootService } from '@sps/runtime';
 
 const config = loadConfig(
@@ -31,16 +37,17 @@ await bootService(
     );
     const batching = new BatchingProducer(producer);
     const replyPartitions = await topicPartitionCount(kafka, topics.replies);
+    const metrics = new ProcessorMetrics(registry, { router, prices });
     const processor = new RequestProcessor({
       engine: new StructuredOutputEngine({ router, prices, maxAttemptsPerProvider: config.LLM_MAX_ATTEMPTS }),
       schemas: new SchemaCompiler(),
-      cache: redis && new ResponseCache(redis),
+      cache: redis && new AnswerCache(new ResponseCache(redis), 'processor', metrics.cache),
       cancellations: redis && new JobCancellations(redis),
       producer: batching,
       topics,
       replyPartitions,
       logger,
-      metrics: new ProcessorMetrics(registry, { router, prices }),
+      metrics,
     });
     const consumer = new ConcurrentRunner({
       kafka,

@@ -38,6 +38,8 @@ export function workKey(
     max_tokens: options.max_tokens ?? null,
     redact_pii: options.redact_pii ?? false,
     restore_pii: options.restore_pii ?? false,
+    // It decides `original_language` (detected from the prompt, or the model's own guess).
+    language_detection: options.language_detection ?? true,
   });
 }
 

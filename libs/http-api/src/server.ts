@@ -8,6 +8,7 @@ import type { Redis } from 'ioredis';
 import type { Logger } from '@sps/observability';
 import type { Registry } from 'prom-client';
 import type { PipelineClient } from './pipeline-client.js';
+import { accessLog } from './plugins/access-log.js';
 import { admission } from './plugins/admission.js';
 import { authentication } from './plugins/authentication.js';
 import { errorEnvelope } from './plugins/error-envelope.js';
@@ -50,6 +51,7 @@ export async function buildServer(deps: ServerDeps) {
     loggerInstance: deps.logger,
     bodyLimit: deps.bodyLimitBytes ?? 256 * 1024,
     requestIdHeader: false,
+    disableRequestLogging: true, // see plugins/access-log.ts
     // Path parameters up to 1 KiB: a 128-character registry name percent-encoded fits, and longer
     // ones reach validation (a 400 naming the field) instead of the router's 404.
     routerOptions: { maxParamLength: 1024 },
@@ -62,6 +64,7 @@ export async function buildServer(deps: ServerDeps) {
   await app.register(httpTracing); // first: every later hook and route runs inside the span
   await app.register(errorEnvelope);
   await app.register(requestIdHeader);
+  await app.register(accessLog);
   await app.register(textHygiene); // before any route validates or walks a body
   await app.register(openapi, { version: deps.version });
   await app.register(httpMetrics, { registry: deps.registry });

@@ -5,3 +5,6 @@ export { toXml, fromXml } from './xml-output.js';
 export { renderTemplate, templateParameters } from './prompt-template.js';
 export { decodePipelineRequest, type PipelineRequest, type ReplyTopic } from './pipeline-request.js';
 export { redactPii, type Redaction } from './pii.js';
+export { AnswerCache, cacheLookupCounter, type CachedAnswer, type CacheStage } from './answer-cache.js';
+export { EdgeAnswers } from './edge-answers.js';
+export { SingleFlight } from './single-flight.js';

@@ -1,4 +1,5 @@
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
+import { cacheLookupCounter } from './answer-cache.js';
 import { costUsd, unpricedCallCounts, type PriceTable, type ProviderRouter } from '@sps/llm';
 
 /** The configured providers, for per-call latency and cost, breaker state and calls in flight. */
@@ -10,7 +11,7 @@ export interface ProviderMetricsSource {
 export class ProcessorMetrics {
   readonly requests: Counter<'status' | 'code'>;
   readonly duration: Histogram<'status'>;
-  readonly cache: Counter<'outcome'>;
+  readonly cache: Counter<'stage' | 'outcome'>;
   readonly deadLetters: Counter;
   readonly providerCalls: Counter<'provider' | 'outcome'>;
   readonly tokens: Counter<'provider' | 'direction'>;
@@ -35,12 +36,7 @@ export class ProcessorMetrics {
       buckets: [0.005, 0.01, 0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30],
       registers,
     });
-    this.cache = new Counter({
-      name: 'sps_cache_requests_total',
-      help: 'cache lookups by outcome',
-      labelNames: ['outcome'],
-      registers,
-    });
+    this.cache = cacheLookupCounter(registry);
     this.deadLetters = new Counter({
       name: 'sps_processor_dead_letters_total',
       help: 'messages sent to the DLQ',

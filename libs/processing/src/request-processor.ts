@@ -8,10 +8,9 @@ import {
   type ProviderAttempt,
   type PromptRequestMessage,
   type ResultMessage,
-  type StructuredOutput,
   type TopicKey,
 } from '@sps/contracts';
-import { cacheIndexes, type JobCancellations, type ResponseCache } from '@sps/cache';
+import type { JobCancellations } from '@sps/cache';
 import {
   jsonValue,
   toHeaders,
@@ -21,19 +20,22 @@ import {
   type OutgoingRecord,
   type RawRecord,
 } from '@sps/kafka';
-import type { CompiledSchema, SchemaCompiler, StructuredOutputEngine } from '@sps/llm';
+import type { SchemaCompiler, StructuredOutputEngine } from '@sps/llm';
 import type { Logger } from '@sps/observability';
+import type { AnswerCache, CachedAnswer } from './answer-cache.js';
 import { decodeRequest } from './decode-request.js';
 import { replyAddress, type PipelineRequest } from './pipeline-request.js';
+import { optionsOf, redactionOf, resultOf, type RequestOptions } from './pipeline-result.js';
 import type { ProcessorMetrics } from './processor-metrics.js';
 import { detectLanguage } from './language.js';
-import { redactPii, restorePii, type Redaction } from './pii.js';
+import { restorePii, type Redaction } from './pii.js';
+import { SingleFlight } from './single-flight.js';
 import { toXml } from './xml-output.js';
 
 export interface RequestProcessorDeps {
   engine: StructuredOutputEngine;
   schemas: SchemaCompiler;
-  cache: ResponseCache<CachedAnswer> | undefined;
+  cache: AnswerCache | undefined;
   cancellations: JobCancellations | undefined;
   producer: BatchingProducer;
   topics: Record<TopicKey, string>;
@@ -43,42 +45,23 @@ export interface RequestProcessorDeps {
   metrics: ProcessorMetrics;
 }
 
-export interface CachedAnswer {
-  output: Omit<StructuredOutput, 'cached'>;
-}
-
-interface Claim {
-  promise: Promise<CachedAnswer>;
-  resolve(answer: CachedAnswer): void;
-  reject(error: unknown): void;
-}
-
-/** Promise.withResolvers, which Node 20 lacks. */
-function newClaim(): Claim {
-  let resolve!: Claim['resolve'];
-  let reject!: Claim['reject'];
-  const promise = new Promise<CachedAnswer>((res, rej) => ((resolve = res), (reject = rej)));
-  return { promise, resolve, reject };
-}
+type Answer = Pick<ResultMessage, 'output' | 'attempts'>;
+type Generated = CachedAnswer & { attempts: ProviderAttempt[] };
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-const DEFAULTS = {
-  temperature: 0.1,
-  max_tokens: 2048,
-  cache_ttl: 3600,
-  timeout_ms: 30_000,
-  language_detection: true,
-  redact_pii: false,
-  restore_pii: false,
-};
 
 /**
  * Turns one `sps.requests.v1` message into exactly one outcome: a result on the results topic
  * (and on the reply address when there is one), or a dead letter plus a failed result.
  * It resolves only once those are acknowledged, so the offset can then be committed.
+ *
+ * The stages, each a method a CPU profile names: admit (deadline, cancellation) → lookupCache →
+ * generate (single flight per work key, the engine, then the cache write) → publish. Decoding is
+ * the runner's (`decodePipelineRequest`). Lookups of records handed over in the same tick share one
+ * Redis round trip (the connection auto-pipelines), so a fetched batch costs one GET trip.
  */
 export class RequestProcessor {
-  private readonly inFlight = new Map<string, Promise<CachedAnswer>>();
+  private readonly flights = new SingleFlight<Generated>();
 
   constructor(private readonly deps: RequestProcessorDeps) {}
 
@@ -144,8 +127,8 @@ export class RequestProcessor {
   }
 
   private async resultFor(request: PromptRequestMessage, started: number): Promise<ResultMessage> {
-    const options = { ...DEFAULTS, ...request.options };
-    const redaction = options.redact_pii ? redactPii(request.prompt) : undefined;
+    const options = optionsOf(request);
+    const redaction = redactionOf(request, options);
     if (redaction && Object.keys(redaction.counts).length > 0) {
       // Audit: which kinds were found, never the values.
       this.deps.logger.info(
@@ -153,32 +136,11 @@ export class RequestProcessor {
         'pii redacted',
       );
     }
-    const base = {
-      request_id: request.request_id,
-      tenant_id: request.tenant_id,
-      api_key_id: request.api_key_id,
-      job_id: request.job_id,
-      item_index: request.item_index,
-      prompt: redaction?.text ?? request.prompt,
-      request_params: {
-        format: request.format ?? 'json',
-        schema: request.schema,
-        options: request.options ?? {},
-      },
-    };
-    const finish = (
-      fields: Pick<ResultMessage, 'status' | 'output' | 'error' | 'attempts'>,
-    ): ResultMessage => ({
-      ...base,
-      ...fields,
-      processing_time_ms: Math.round(performance.now() - started),
-      completed_at: new Date().toISOString(),
-    });
+    const prompt = redaction?.text ?? request.prompt;
     try {
-      return finish({
-        status: 'succeeded',
-        ...(await this.answer(request, options, base.prompt, redaction)),
-      });
+      const deadline = await this.admit(request, options);
+      const answer = await this.answer(request, options, prompt, redaction, deadline);
+      return resultOf(request, prompt, { status: 'succeeded', ...answer }, started);
     } catch (error) {
       const serviceError =
         error instanceof ServiceError
@@ -187,68 +149,80 @@ export class RequestProcessor {
       if (!(error instanceof ServiceError))
         this.deps.logger.error({ err: error, request_id: request.request_id }, 'processing failed');
       const { attempts, ...details } = serviceError.details ?? {};
-      return finish({
-        status: 'failed',
-        error: {
-          code: serviceError.code,
-          message: serviceError.message,
-          ...(Object.keys(details).length ? { details } : {}),
-        },
-        attempts: Array.isArray(attempts) ? attempts : [],
-      });
+      const failure = {
+        code: serviceError.code,
+        message: serviceError.message,
+        ...(Object.keys(details).length ? { details } : {}),
+      };
+      return resultOf(
+        request,
+        prompt,
+        { status: 'failed', error: failure, attempts: Array.isArray(attempts) ? attempts : [] },
+        started,
+      );
     }
   }
 
-  private async answer(
-    request: PromptRequestMessage,
-    options: typeof DEFAULTS & NonNullable<PromptRequestMessage['options']>,
-    prompt: string,
-    redaction: Redaction | undefined,
-  ): Promise<Pick<ResultMessage, 'output' | 'attempts'>> {
+  /** Admission: work whose deadline passed or whose job was cancelled is answered, not run. */
+  private async admit(request: PromptRequestMessage, options: RequestOptions): Promise<number> {
     const deadline = request.deadline_at ? Date.parse(request.deadline_at) : Date.now() + options.timeout_ms;
     if (Date.now() >= deadline)
       throw new ServiceError('TIMEOUT', 'deadline passed before processing started');
     if (request.job_id && (await this.deps.cancellations?.isCancelled(request.job_id))) {
       throw new ServiceError('CANCELLED', `job ${request.job_id} was cancelled before this item ran`);
     }
-    const schema = this.deps.schemas.compile(
-      (request.schema as Record<string, unknown> | undefined) ?? DEFAULT_ANALYSIS_SCHEMA,
-    );
-    const key = workKey(request);
-    const shared = options.bypass_cache ? undefined : await this.sharedAnswerOrClaim(key);
-    if (shared && 'output' in shared) return { output: { ...shared.output, cached: true }, attempts: [] };
-    try {
-      const answer = await this.compute(request, options, prompt, redaction, schema, deadline);
-      // Cached before the claim is released: a duplicate arriving in between finds one or the other.
-      if (this.deps.cache && !options.bypass_cache) {
-        await this.deps.cache.set(
-          key,
-          { output: answer.output },
-          options.cache_ttl,
-          cacheIndexes(request.tenant_id, request.labels),
-        );
-      }
-      shared?.claim.resolve(answer);
-      return { output: { ...answer.output, cached: false }, attempts: answer.attempts };
-    } catch (error) {
-      shared?.claim.reject(error);
-      throw error;
-    } finally {
-      if (shared) this.inFlight.delete(key);
-    }
+    return deadline;
   }
 
-  private async compute(
+  /**
+   * The answer to identical work, if there is one — in flight on this instance (requests are keyed
+   * by their work, so identical work from anywhere lands on this partition, hence here), or in the
+   * cache — otherwise generated once for every request that asks for it meanwhile.
+   */
+  private async answer(
     request: PromptRequestMessage,
-    options: typeof DEFAULTS & NonNullable<PromptRequestMessage['options']>,
+    options: RequestOptions,
     prompt: string,
     redaction: Redaction | undefined,
-    schema: CompiledSchema,
     deadline: number,
-  ): Promise<CachedAnswer & { attempts: ProviderAttempt[] }> {
+  ): Promise<Answer> {
+    if (options.bypass_cache) {
+      const generated = await this.generate(request, options, prompt, redaction, deadline);
+      return { output: { ...generated.output, cached: false }, attempts: generated.attempts };
+    }
+    const key = workKey(request);
+    if (!this.flights.has(key)) {
+      const cached = await this.lookupCache(key);
+      if (cached) return { output: { ...cached.output, cached: true }, attempts: [] };
+    }
+    const { value, shared } = await this.flights.do(key, async () => {
+      const generated = await this.generate(request, options, prompt, redaction, deadline);
+      // Cached before the flight lands: a duplicate arriving in between finds one or the other.
+      await this.deps.cache?.store(request, key, { output: generated.output }, options.cache_ttl);
+      return generated;
+    });
+    if (!shared) return { output: { ...value.output, cached: false }, attempts: value.attempts };
+    this.deps.metrics.cache.inc({ stage: 'processor', outcome: 'coalesced' });
+    return { output: { ...value.output, cached: true }, attempts: [] };
+  }
+
+  private async lookupCache(key: string): Promise<CachedAnswer | undefined> {
+    return this.deps.cache ? await this.deps.cache.lookup(key) : undefined;
+  }
+
+  /** The engine's answer (providers, validation, repair, re-ask) turned into the stored output. */
+  private async generate(
+    request: PromptRequestMessage,
+    options: RequestOptions,
+    prompt: string,
+    redaction: Redaction | undefined,
+    deadline: number,
+  ): Promise<Generated> {
     const answer = await this.deps.engine.run({
       prompt,
-      schema,
+      schema: this.deps.schemas.compile(
+        (request.schema as Record<string, unknown> | undefined) ?? DEFAULT_ANALYSIS_SCHEMA,
+      ),
       isDefaultAnalysis: request.schema === undefined,
       temperature: options.temperature,
       maxTokens: options.max_tokens,
@@ -279,39 +253,6 @@ export class RequestProcessor {
     return { output, attempts: answer.attempts };
   }
 
-  /**
-   * The answer to identical work, if there is one: in flight on this instance (requests are keyed
-   * by their work, so identical work from anywhere lands on this partition, hence here), or in the
-   * cache. Otherwise this request claims the work: the claim is registered in the same synchronous
-   * step as the last check, so two requests can never both compute.
-   */
-  private async sharedAnswerOrClaim(
-    key: string,
-  ): Promise<{ output: CachedAnswer['output'] } | { claim: Claim }> {
-    const pending = this.inFlight.get(key);
-    if (pending) return { output: await this.coalesce(pending) };
-    const cached = await this.cacheLookup(key);
-    if (cached) return { output: cached.output };
-    const late = this.inFlight.get(key);
-    if (late) return { output: await this.coalesce(late) };
-    const claim = newClaim();
-    claim.promise.catch(() => undefined); // waiters see the rejection; nobody else must
-    this.inFlight.set(key, claim.promise);
-    return { claim };
-  }
-
-  private async coalesce(pending: Promise<CachedAnswer>): Promise<CachedAnswer['output']> {
-    this.deps.metrics.cache.inc({ outcome: 'coalesced' });
-    return (await pending).output;
-  }
-
-  private async cacheLookup(key: string): Promise<CachedAnswer | undefined> {
-    if (!this.deps.cache) return undefined;
-    const outcome = await this.deps.cache.get(key);
-    this.deps.metrics.cache.inc({ outcome: outcome.status });
-    return outcome.status === 'hit' ? outcome.value : undefined;
-  }
-
   private async publish(
     result: ResultMessage,
     traceparent: string | undefined,
@@ -322,6 +263,7 @@ export class RequestProcessor {
       [HEADERS.contentType]: JSON_CONTENT_TYPE,
       [HEADERS.traceparent]: traceparent,
     });
+    // Serialised once, the same bytes to the results topic and the reply address.
     const record: OutgoingRecord = { key: result.request_id, value: jsonValue(result), headers };
     const sends = [this.deps.producer.send(this.deps.topics.results, record)];
     if (reply) sends.push(this.deps.producer.send(reply.topic, { ...record, partition: reply.partition }));

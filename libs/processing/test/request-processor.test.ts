@@ -258,7 +258,7 @@ describe('RequestProcessor.handle', () => {
     expect(results[1]!.attempts).toEqual([]);
     expect(producer.sentTo(topics.replies).map((r) => [r.key, r.partition])).toEqual([[twin.request_id, 3]]);
     expect((await metrics.cache.get()).values).toEqual([
-      expect.objectContaining({ labels: { outcome: 'coalesced' }, value: 1 }),
+      expect.objectContaining({ labels: { stage: 'processor', outcome: 'coalesced' }, value: 1 }),
     ]);
 
     // Finished work is not remembered without a cache: the same work again is asked again.
