@@ -164,13 +164,24 @@ export class BatchingProducer {
         item.reject = (error) => (clearTimeout(timer), failed(error));
       }
       this.pending.push(item);
-      if (!this.flushing) void this.flush();
+      this.scheduleFlush();
     });
   }
 
   /** Sends several records and resolves when all are acknowledged. */
   async sendAll(records: { topic: string; record: OutgoingRecord }[], options?: SendOptions): Promise<void> {
     await Promise.all(records.map(({ topic, record }) => this.send(topic, record, options)));
+  }
+
+  /**
+   * Latency-aware: when idle, what was sent in this tick leaves at once (after the current
+   * microtasks, so a result and its reply share one request); under load, records queue while a
+   * request is in flight and leave together in the next one.
+   */
+  private scheduleFlush(): void {
+    if (this.flushing) return;
+    this.flushing = true;
+    queueMicrotask(() => void this.flush());
   }
 
   private async flush(): Promise<void> {

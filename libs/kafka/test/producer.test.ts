@@ -6,6 +6,26 @@ import { FakeProducer } from './support/fake-kafka.js';
 const kb = (n: number) => 'x'.repeat(n * 1024);
 
 describe('BatchingProducer', () => {
+  it('sends what arrives in one tick as one request at once when idle, and batches behind a request in flight', async () => {
+    const client = new FakeProducer();
+    client.delayMs = 20;
+    const producer = new BatchingProducer(client.asProducer());
+    // A result and its reply, published together: one request, not the reply behind the result.
+    const pair = [
+      producer.send('results', { key: 'r' }),
+      producer.send('replies', { key: 'r', partition: 3 }),
+    ];
+    await new Promise((resolve) => setTimeout(resolve, 5)); // the pair is in flight
+    const behind = [1, 2, 3].map((i) => producer.send('results', { key: `b${i}` }));
+    await Promise.all([...pair, ...behind]);
+    expect(client.requests.map((r) => r.topicMessages!.flatMap((t) => t.messages.map((m) => m.key)))).toEqual(
+      [
+        ['r', 'r'],
+        ['b1', 'b2', 'b3'],
+      ],
+    );
+  });
+
   it('refuses a record over the size limit alone, before sending; its neighbours go', async () => {
     const client = new FakeProducer();
     const producer = new BatchingProducer(client.asProducer(), { maxRecordBytes: 100_000 });
@@ -74,6 +94,7 @@ describe('BatchingProducer', () => {
     client.delayMs = 200; // a broker that is slow to answer
     const producer = new BatchingProducer(client.asProducer(), { maxQueued: 3 });
     const inFlight = producer.send('t', { key: 'first', value: '1' });
+    await new Promise((resolve) => setImmediate(resolve)); // it leaves alone (nothing else in its tick)
     const queued = [1, 2, 3].map((i) => producer.send('t', { key: `q${i}`, value: '1' }, { timeoutMs: 50 }));
     const started = Date.now();
     await expect(producer.send('t', { key: 'over', value: '1' })).rejects.toBeInstanceOf(TransientError);
