@@ -12,11 +12,11 @@ describe('BatchingProducer', () => {
     const producer = new BatchingProducer(client.asProducer());
     // A result and its reply, published together: one request, not the reply behind the result.
     const pair = [
-      producer.send('results', { key: 'r' }),
-      producer.send('replies', { key: 'r', partition: 3 }),
+      producer.send('results', { key: 'r', value: '1' }),
+      producer.send('replies', { key: 'r', value: '1', partition: 3 }),
     ];
     await new Promise((resolve) => setTimeout(resolve, 5)); // the pair is in flight
-    const behind = [1, 2, 3].map((i) => producer.send('results', { key: `b${i}` }));
+    const behind = [1, 2, 3].map((i) => producer.send('results', { key: `b${i}`, value: '1' }));
     await Promise.all([...pair, ...behind]);
     expect(client.requests.map((r) => r.topicMessages!.flatMap((t) => t.messages.map((m) => m.key)))).toEqual(
       [
