@@ -74,6 +74,7 @@ await bootService(
     return {
       async stop() {
         await consumer.stop(config.SHUTDOWN_GRACE_MS);
+        await router.close(); // the providers' connection pools
       },
     };
   },

@@ -1,4 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises';
+import { setMaxListeners } from 'node:events';
 
 export interface BackoffOptions {
   /** First wait (ms). */
@@ -21,4 +22,15 @@ export function backoffDelay(
 export async function sleepUnlessAborted(ms: number, signal: AbortSignal): Promise<void> {
   if (signal.aborted) return;
   await sleep(ms, undefined, { signal }).catch(() => undefined);
+}
+
+/**
+ * The runner's shutdown switch. Every record waiting out a backoff listens on its signal (one
+ * listener each, removed when the wait ends), so up to the in-flight bound listen at once: not a
+ * leak, and Node's warning past 10 listeners would only be noise.
+ */
+export function shutdownController(): AbortController {
+  const controller = new AbortController();
+  setMaxListeners(0, controller.signal);
+  return controller;
 }

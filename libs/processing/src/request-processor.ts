@@ -218,17 +218,26 @@ export class RequestProcessor {
     redaction: Redaction | undefined,
     deadline: number,
   ): Promise<Generated> {
-    const answer = await this.deps.engine.run({
-      prompt,
-      schema: this.deps.schemas.compile(
-        (request.schema as Record<string, unknown> | undefined) ?? DEFAULT_ANALYSIS_SCHEMA,
-      ),
-      isDefaultAnalysis: request.schema === undefined,
-      temperature: options.temperature,
-      maxTokens: options.max_tokens,
-      route: { provider: options.provider, model: options.model, policy: options.routing },
-      signal: AbortSignal.timeout(Math.max(deadline - Date.now(), 1)),
-    });
+    // The deadline as a signal, its timer cleared once the work is done (AbortSignal.timeout would
+    // stay armed until the deadline for every finished request).
+    const deadlineSignal = new AbortController();
+    const timer = setTimeout(
+      () => deadlineSignal.abort(new DOMException('deadline passed', 'TimeoutError')),
+      Math.max(deadline - Date.now(), 1),
+    );
+    const answer = await this.deps.engine
+      .run({
+        prompt,
+        schema: this.deps.schemas.compile(
+          (request.schema as Record<string, unknown> | undefined) ?? DEFAULT_ANALYSIS_SCHEMA,
+        ),
+        isDefaultAnalysis: request.schema === undefined,
+        temperature: options.temperature,
+        maxTokens: options.max_tokens,
+        route: { provider: options.provider, model: options.model, policy: options.routing },
+        signal: deadlineSignal.signal,
+      })
+      .finally(() => clearTimeout(timer));
     for (const attempt of answer.attempts) {
       this.deps.metrics.providerCalls.inc({ provider: attempt.provider, outcome: attempt.outcome });
       this.deps.metrics.tokens.inc({ provider: attempt.provider, direction: 'in' }, attempt.tokens_in);

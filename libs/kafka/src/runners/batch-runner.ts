@@ -1,6 +1,6 @@
 import type { Consumer, EachBatchPayload } from 'kafkajs';
 import type { Registry } from 'prom-client';
-import { backoffDelay, sleepUnlessAborted } from '../backoff.js';
+import { backoffDelay, shutdownController, sleepUnlessAborted } from '../backoff.js';
 import type { DeadLetterReason, DeadLetters } from '../dead-letters.js';
 import { classifyError, PermanentError, type ErrorClass } from '../errors.js';
 import { toRawRecord, type ConsumedRecord, type Decoder, type RawRecord } from '../records.js';
@@ -32,7 +32,7 @@ export interface BatchRunnerOptions<T> extends GroupOptions {
  */
 export class BatchRunner<T> {
   private readonly consumer: Consumer;
-  private readonly abort = new AbortController();
+  private readonly abort = shutdownController();
   private readonly handling: RefusalHandling;
   private readonly classify: (error: unknown) => ErrorClass;
   private readonly metrics: RunnerMetrics;

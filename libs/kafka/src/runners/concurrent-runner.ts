@@ -1,3 +1,4 @@
+import { shutdownController } from '../backoff.js';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Consumer, EachBatchPayload } from 'kafkajs';
 import type { Registry } from 'prom-client';
@@ -61,7 +62,7 @@ export class ConcurrentRunner<T> {
   private slotFreed: (() => void)[] = [];
   private stopping = false;
   private inFlight = 0;
-  private readonly abort = new AbortController();
+  private readonly abort = shutdownController();
   private commitTimer: NodeJS.Timeout | undefined;
   private readonly handling: RefusalHandling;
   private readonly maxSpan: number;
