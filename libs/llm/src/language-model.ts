@@ -56,4 +56,6 @@ export interface LanguageModel {
   /** Pure and deterministic; the engine caches it per schema. */
   transformSchema: SchemaTransformer;
   generate(request: GenerateRequest): Promise<GenerateResult>;
+  /** Releases what the model holds (its HTTP connections, a loaded model); called on shutdown. */
+  close?(): Promise<void>;
 }

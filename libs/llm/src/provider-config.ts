@@ -103,23 +103,29 @@ export function createRouter(
     requestsPerMinute: config.LLM_REQUESTS_PER_MINUTE,
   };
   const providers = config.LLM_PROVIDERS.split(',').flatMap((name) => {
-    const model = createModel(name, config, problems);
+    const settings = { ...defaults, ...overrides?.[name] };
+    const model = createModel(name, config, settings, problems);
     // Traced under the policies: one span per call that reaches the provider (see tracedModel).
-    return model
-      ? [new ResilientProvider(tracedModel(model, tracing), { ...defaults, ...overrides?.[name] })]
-      : [];
+    return model ? [new ResilientProvider(tracedModel(model, tracing), settings)] : [];
   });
   if (problems.length > 0) throw new ConfigError(problems);
   return { router: new ProviderRouter(providers, prices, config.LLM_ROUTING_POLICY), prices };
 }
 
-function createModel(name: string, config: ProviderSettings, problems: string[]): LanguageModel | undefined {
+function createModel(
+  name: string,
+  config: ProviderSettings,
+  settings: ResilienceSettings,
+  problems: string[],
+): LanguageModel | undefined {
   const require = (variable: keyof ProviderSettings, hint = '') => {
     if (!config[variable])
       problems.push(`${variable}: is required when LLM_PROVIDERS includes ${name}${hint}`);
     return String(config[variable] ?? '');
   };
-  const timeoutMs = config.LLM_TIMEOUT_MS;
+  // The router enforces the per-call timeout; the clients' own are a backstop. One keep-alive
+  // connection per call the provider's bulkhead lets run at once.
+  const { timeoutMs, maxConcurrency: maxConnections } = settings;
   switch (name) {
     case 'local':
       return createLocalModel({
@@ -137,6 +143,7 @@ function createModel(name: string, config: ProviderSettings, problems: string[])
         apiKey: require('OPENAI_API_KEY'),
         baseURL: config.OPENAI_BASE_URL,
         timeoutMs,
+        maxConnections,
       });
     case 'openai-compatible':
       return createOpenAIModel({
@@ -145,6 +152,7 @@ function createModel(name: string, config: ProviderSettings, problems: string[])
         apiKey: config.OPENAI_COMPATIBLE_API_KEY,
         baseURL: require('OPENAI_COMPATIBLE_BASE_URL'),
         timeoutMs,
+        maxConnections,
       });
     case 'anthropic':
       return createAnthropicModel({
@@ -152,6 +160,7 @@ function createModel(name: string, config: ProviderSettings, problems: string[])
         apiKey: require('ANTHROPIC_API_KEY'),
         baseURL: config.ANTHROPIC_BASE_URL,
         timeoutMs,
+        maxConnections,
       });
     case 'gemini':
       return createGeminiModel({
@@ -159,6 +168,7 @@ function createModel(name: string, config: ProviderSettings, problems: string[])
         apiKey: require('GEMINI_API_KEY'),
         baseURL: config.GEMINI_BASE_URL,
         timeoutMs,
+        maxConnections,
       });
     default:
       problems.push(`LLM_PROVIDERS: unknown provider '${name}' (known: ${KNOWN_PROVIDERS.join(', ')})`);

@@ -1,3 +1,4 @@
+import { getEventListeners } from 'node:events';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { FakeProviderServer, type FakeProviderName } from '@sps/testing';
 import {
@@ -57,11 +58,15 @@ const FAST: ResilienceSettings = {
   breakerCooldownMs: 500,
 };
 
+/** Every router made, closed (their HTTP clients' connections) after the tests. */
+const routers: ProviderRouter[] = [];
+
 function engineFor(names: FakeProviderName[], settings: Partial<ResilienceSettings> = {}) {
   const providers = names.map(
     (name) => new ResilientProvider(MODELS[name].create(), { ...FAST, ...settings }),
   );
   const router = new ProviderRouter(providers, DEFAULT_PRICES);
+  routers.push(router);
   return {
     engine: new StructuredOutputEngine({ router, prices: DEFAULT_PRICES, maxAttemptsPerProvider: 3 }),
     providers,
@@ -83,6 +88,7 @@ beforeAll(async () => {
   await fake.start();
 });
 afterAll(async () => {
+  await Promise.all(routers.map((router) => router.close()));
   await fake.stop();
 });
 beforeEach(() => fake.reset());
@@ -185,6 +191,58 @@ describe.each(['openai', 'anthropic', 'gemini'] as const)('%s through its offici
       ['error', 'timeout'],
       ['valid', undefined],
     ]);
+  });
+
+  it('cuts off an answer slower than the per-call timeout, and drops its connection', async () => {
+    fake.scriptFor(name, { kind: 'valid', latencyMs: 3_000 });
+    const started = Date.now();
+    const error = await ask(engineFor([name], { timeoutMs: 300, maxRetries: 0 }).engine).catch((e) => e);
+    expect(Date.now() - started).toBeLessThan(1_500);
+    expect(error).toMatchObject({ code: 'LLM_PROVIDER_ERROR' });
+    expect(error.details.attempts.map((a: { error_class: string }) => a.error_class)).toEqual(['timeout']);
+    await expect.poll(() => fake.callsAbandoned).toBe(1);
+  });
+
+  it('cuts off a call at the request deadline when it comes before the per-call timeout', async () => {
+    fake.scriptFor(name, { kind: 'hang' });
+    const started = Date.now();
+    const error = await ask(engineFor([name], { timeoutMs: 10_000 }).engine, AbortSignal.timeout(300)).catch(
+      (e) => e,
+    );
+    expect(Date.now() - started).toBeLessThan(1_500);
+    expect(error).toMatchObject({ code: 'TIMEOUT' });
+    expect(error.details.attempts.map((a: { error_class: string }) => a.error_class)).toEqual(['timeout']);
+    await expect.poll(() => fake.callsAbandoned).toBe(1);
+  });
+
+  it('leaves no listener on the deadline signal, whatever the number of calls made under it', async () => {
+    const { engine } = engineFor([name]);
+    const deadline = AbortSignal.timeout(30_000);
+    // Three calls under one deadline (two invalid answers asked again), then more requests under it.
+    fake.scriptFor(name, { kind: 'violating' }, { kind: 'violating' }, { kind: 'valid' });
+    expect((await ask(engine, deadline)).attempts).toHaveLength(3);
+    for (let i = 0; i < 12; i++) await ask(engine, deadline);
+    expect(getEventListeners(deadline, 'abort')).toHaveLength(0);
+  });
+});
+
+describe('concurrent calls', () => {
+  it('256 at once: no MaxListenersExceededWarning, no listener left on any deadline', async () => {
+    const warnings: Error[] = [];
+    const onWarning = (warning: Error) => warnings.push(warning);
+    process.on('warning', onWarning);
+    try {
+      const { engine } = engineFor(['openai']);
+      const deadlines = Array.from({ length: 256 }, () => AbortSignal.timeout(30_000));
+      const answers = await Promise.all(deadlines.map((deadline) => ask(engine, deadline)));
+      expect(answers.every((answer) => answer.provider === 'openai')).toBe(true);
+      // A warning is emitted on the next tick.
+      await new Promise((resolve) => setImmediate(resolve));
+      expect(warnings.map((w) => w.name)).not.toContain('MaxListenersExceededWarning');
+      expect(deadlines.filter((deadline) => getEventListeners(deadline, 'abort').length > 0)).toEqual([]);
+    } finally {
+      process.off('warning', onWarning);
+    }
   });
 });
 

@@ -3,12 +3,10 @@ import {
   BulkheadRejectedError,
   ConsecutiveBreaker,
   TaskCancelledError,
-  TimeoutStrategy,
   bulkhead,
   circuitBreaker,
   handleWhen,
   retry,
-  timeout,
   wrap,
   CircuitState,
   type CircuitBreakerPolicy,
@@ -74,13 +72,10 @@ export class ResilientProvider {
       ),
       { maxAttempts: settings.maxRetries, backoff: new RetryAfterBackoff() },
     );
-    this.policy = wrap(
-      retryPolicy,
-      this.breaker,
-      // Cooperative: the SDK call is aborted through the signal and reports its own timeout.
-      timeout(settings.timeoutMs, TimeoutStrategy.Cooperative),
-      bulkhead(settings.maxConcurrency, settings.maxQueued),
-    );
+    // No cockatiel timeout policy: it aborts its controller after every call, even a successful
+    // one (a DOMException and an abort event into the SDK per call). The per-call timeout is the
+    // call's own signal instead (see `call`).
+    this.policy = wrap(retryPolicy, this.breaker, bulkhead(settings.maxConcurrency, settings.maxQueued));
     this.budget = settings.requestsPerMinute
       ? new RateLimiterMemory({ points: settings.requestsPerMinute, duration: 60 })
       : undefined;
@@ -118,20 +113,31 @@ export class ResilientProvider {
     }
     this.active += 1;
     try {
-      // The request's deadline is the policies' parent signal: the per-call signal aborts with it and
-      // retries stop once it has passed (no per-call signal merging, no listener on a shared signal).
-      return await this.policy.execute(async ({ signal }) => {
+      // The request's deadline is the policies' signal: retries stop once it has passed, a call
+      // queued in the bulkhead past it is refused.
+      return await this.policy.execute(async ({ signal: deadline }) => {
+        // One signal per call, aborted by the deadline or by the per-call timeout, and dropped
+        // afterwards: never aborted after the call, nothing left on the deadline signal (the SDKs
+        // leave their listener on the signal they are given, so the deadline is never given to them).
+        const call = new AbortController();
+        const onDeadline = () => call.abort(deadline.reason);
+        if (deadline.aborted) call.abort(deadline.reason);
+        else deadline.addEventListener('abort', onDeadline);
+        const timer = setTimeout(abortCall, this.settings.timeoutMs, call);
         const started = performance.now();
         try {
-          const result = await this.model.generate({ ...request, signal });
+          const result = await this.model.generate({ ...request, signal: call.signal });
           const latencyMs = performance.now() - started;
           this.observeLatency(latencyMs);
           onCall({ result, latencyMs });
           return result;
         } catch (error) {
-          const providerError = asProviderError(error, this.name, signal.aborted);
+          const providerError = asProviderError(error, this.name, call.signal.aborted);
           onCall({ error: providerError, latencyMs: performance.now() - started });
           throw providerError;
+        } finally {
+          clearTimeout(timer);
+          deadline.removeEventListener('abort', onDeadline);
         }
       }, request.signal);
     } catch (error) {
@@ -160,6 +166,8 @@ export class ResilientProvider {
   }
 }
 
+const abortCall = (call: AbortController) => call.abort();
+
 function asProviderError(error: unknown, provider: string, timedOut: boolean): ProviderError {
   if (error instanceof ProviderError)
     return timedOut && error.errorClass !== 'timeout'
@@ -169,6 +177,8 @@ function asProviderError(error: unknown, provider: string, timedOut: boolean): P
     return new ProviderError('circuit_open', 'circuit breaker open', provider);
   if (error instanceof BulkheadRejectedError)
     return new ProviderError('overloaded', 'concurrency limit and queue full', provider);
-  if (error instanceof TaskCancelledError) return new ProviderError('timeout', 'per-call timeout', provider);
+  // The bulkhead refuses a queued call whose deadline passed while it waited.
+  if (error instanceof TaskCancelledError)
+    return new ProviderError('timeout', 'deadline passed before the call', provider);
   return new ProviderError('unknown', error instanceof Error ? error.message : String(error), provider);
 }

@@ -40,6 +40,11 @@ export class ProviderRouter {
     return [...ranked.filter((p) => !p.isOpen), ...ranked.filter((p) => p.isOpen)];
   }
 
+  /** Closes every provider's client (HTTP connections, local model); for shutdown. */
+  async close(): Promise<void> {
+    await Promise.all(this.providers.map((provider) => provider.model.close?.()));
+  }
+
   private rank(policy: RoutingPolicy): ResilientProvider[] {
     const byKey = (key: (p: ResilientProvider) => number) =>
       this.providers

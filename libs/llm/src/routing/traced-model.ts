@@ -28,6 +28,7 @@ export function tracedModel(model: LanguageModel, tracing: ModelTracing = {}): L
       return model.model;
     },
     transformSchema: (schema) => model.transformSchema(schema),
+    close: model.close && (() => model.close!()),
     generate(request: GenerateRequest): Promise<GenerateResult> {
       const requestModel = request.model ?? model.model;
       const attributes: Attributes = {

@@ -154,6 +154,9 @@ export function createLocalModel(options: LocalModelOptions): LocalLanguageModel
         throw toProviderError(error, provider, { callerSignal: request.signal, signal, timeoutMs, lib });
       }
     },
+    close() {
+      return this.dispose();
+    },
     async dispose() {
       const current = runtime;
       runtime = undefined;

@@ -1,5 +1,6 @@
 import OpenAI from 'openai';
 import type { GenerateRequest, GenerateResult, LanguageModel } from '../../language-model.js';
+import { createHttpClient } from '../http-client.js';
 import { toProviderError } from './errors.js';
 import { toResponseFormat } from './response-format.js';
 import { transformSchema } from './schema-transform.js';
@@ -11,21 +12,29 @@ export interface OpenAIModelOptions {
   apiKey: string;
   /** For OpenAI-compatible servers (vLLM, Ollama, llama.cpp server, LM Studio). */
   baseURL?: string;
+  /** Backstop timeout of one call (the router enforces the per-call timeout). Defaults to 60 s. */
   timeoutMs?: number;
+  /** Keep-alive connections to the provider at most. Defaults to 256. */
+  maxConnections?: number;
 }
 
 export function createOpenAIModel(options: OpenAIModelOptions): LanguageModel {
-  // Retries and timeouts belong to the router, so the SDK's own are disabled.
+  const http = createHttpClient({ connections: options.maxConnections, timeoutMs: options.timeoutMs });
+  // Retries belong to the router, so the SDK's own are disabled; its timeout (a timer it sets on
+  // every call anyway) is a backstop behind the router's per-call timeout.
   const client = new OpenAI({
     apiKey: options.apiKey,
     baseURL: options.baseURL,
     maxRetries: 0,
     timeout: options.timeoutMs ?? 60_000,
+    fetch: http.fetch,
+    fetchOptions: http.fetchOptions,
   });
   return {
     provider: options.provider,
     model: options.model,
     transformSchema,
+    close: http.close,
     async generate(request: GenerateRequest): Promise<GenerateResult> {
       try {
         const completion = await client.chat.completions.create(
