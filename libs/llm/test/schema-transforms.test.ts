@@ -56,6 +56,19 @@ interface CorpusEntry {
   invalid: { breaks: string; data: unknown }[];
 }
 
+/**
+ * Pinned: a transform that quietly fell back to prompt mode, or a check that stopped running,
+ * changes these. Update them only with the reason in the change.
+ */
+const EXPECTED_CORPUS = 73;
+const EXPECTED_INVALID_REJECTED = 2468;
+const EXPECTED_SUMMARY = {
+  openai: { native: 73, promptMode: [], instances: 170, nullCollapses: 5, exceptions: 3 },
+  anthropic: { native: 73, promptMode: [], instances: 170, nullCollapses: 0, exceptions: 3 },
+  gemini: { native: 73, promptMode: [], instances: 170, nullCollapses: 0, exceptions: 0 },
+  local: { native: 73, promptMode: [], instances: 170, nullCollapses: 5, exceptions: 0 },
+};
+
 const SCHEMAS_DIR = fileURLToPath(new URL('./schemas', import.meta.url));
 const MIN_CORPUS = 60;
 
@@ -179,6 +192,13 @@ describe('schema corpus through every provider transform', () => {
   it('lists no known exception that no longer fails', () => {
     const stale = KNOWN_EXCEPTIONS.map((e) => e.name).filter((name) => !exceptionsSeen.has(name));
     expect(stale, 'remove these from KNOWN_EXCEPTIONS').toEqual([]);
+  });
+
+  it('pins the counts: native schemas per provider, instances checked, collapses, exceptions', () => {
+    expect(corpus.length).toBe(EXPECTED_CORPUS);
+    expect(invalidRejected).toBe(EXPECTED_INVALID_REJECTED);
+    expect(KNOWN_EXCEPTIONS.length, 'size of the known-exception list').toBe(6);
+    expect(summary).toEqual(EXPECTED_SUMMARY);
   });
 
   afterAll(() => {

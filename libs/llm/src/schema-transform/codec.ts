@@ -19,7 +19,10 @@ export interface ObjectShape {
   properties: Map<string, Codec>;
   /** Absent in the original, null in the provider's shape; restore drops their null. */
   nullable: Set<string>;
-  /** Also sent as null when absent, but restore keeps their null (the original accepts it and may need it present). */
+  /**
+   * Optional, already nullable and maybe required by a dropped keyword: absent is sent as null and a
+   * present value `v` (null included) as `{"value": v}`, so restore tells absent from null exactly.
+   */
   absentAsNull: Set<string>;
   /** Codec of undeclared properties. */
   extra: Codec;
@@ -41,26 +44,36 @@ function encodeObject(
   { properties, nullable, absentAsNull, extra }: ObjectShape,
 ): unknown {
   if (!isObject(instance)) return instance;
+  // The instance's own order first (restore keeps it), then the nulls standing for absent properties.
   const out: Record<string, unknown> = {};
-  for (const [name, codec] of properties) {
-    if (hasOwn(instance, name)) setOwn(out, name, codec.encode(instance[name]));
-    else if (nullable.has(name) || absentAsNull.has(name)) setOwn(out, name, null);
+  for (const [name, value] of Object.entries(instance)) {
+    const codec = properties.get(name);
+    if (!codec) setOwn(out, name, extra.encode(value));
+    else if (absentAsNull.has(name)) setOwn(out, name, { [PRESENT_KEY]: codec.encode(value) });
+    else setOwn(out, name, codec.encode(value));
   }
-  for (const [name, value] of Object.entries(instance))
-    if (!properties.has(name)) setOwn(out, name, extra.encode(value));
+  for (const name of properties.keys())
+    if (!hasOwn(instance, name) && (nullable.has(name) || absentAsNull.has(name))) setOwn(out, name, null);
   return out;
 }
 
-function restoreObject(instance: unknown, { properties, nullable, extra }: ObjectShape): unknown {
+function restoreObject(
+  instance: unknown,
+  { properties, nullable, absentAsNull, extra }: ObjectShape,
+): unknown {
   if (!isObject(instance)) return instance;
   const out: Record<string, unknown> = {};
   for (const [name, value] of Object.entries(instance)) {
     const codec = properties.get(name);
-    if (codec && nullable.has(name) && value === null) continue;
-    setOwn(out, name, (codec ?? extra).restore(value));
+    if (codec && (nullable.has(name) || absentAsNull.has(name)) && value === null) continue;
+    const present = codec && absentAsNull.has(name) && isObject(value) && hasOwn(value, PRESENT_KEY);
+    setOwn(out, name, (codec ?? extra).restore(present ? value[PRESENT_KEY] : value));
   }
   return out;
 }
+
+/** The key a present value of an `absentAsNull` property is wrapped in. */
+export const PRESENT_KEY = 'value';
 
 /** Array items by position: `prefix[i]` for the first ones, `rest` after. */
 export function arrayCodec(prefix: Codec[], rest: Codec): Codec {
@@ -84,14 +97,25 @@ export interface UnionBranch {
   providerType(instance: unknown): boolean;
 }
 
-/** A union: the first branch that takes the instance maps it. */
+/**
+ * A union: an instance goes to the first branch that holds it on both sides (it belongs to the
+ * branch and its encoding to the branch's provider schema; an answer, the same way back), else to
+ * the first branch that takes it on one side. Where two branches can hold a value, the one whose
+ * mapping round-trips is chosen, so a looser match (a `maxProperties: 0` map) never wins over the
+ * branch the value belongs in.
+ */
 export function unionCodec(branches: UnionBranch[]): Codec {
   if (branches.every((b) => isIdentity(b.codec))) return IDENTITY;
+  const encoding = (instance: unknown) =>
+    branches.find((b) => b.original(instance) && b.provider(b.codec.encode(instance))) ??
+    branches.find((b) => b.original(instance)) ??
+    branches[0];
   const restoring = (instance: unknown) =>
-    branches.find((b) => b.provider(instance)) ?? branches.find((b) => b.providerType(instance));
+    branches.find((b) => b.provider(instance) && b.original(b.codec.restore(instance))) ??
+    branches.find((b) => b.provider(instance)) ??
+    branches.find((b) => b.providerType(instance));
   return {
-    encode: (instance) =>
-      (branches.find((b) => b.original(instance)) ?? branches[0])?.codec.encode(instance) ?? instance,
+    encode: (instance) => encoding(instance)?.codec.encode(instance) ?? instance,
     restore: (instance) => restoring(instance)?.codec.restore(instance) ?? instance,
   };
 }
@@ -121,6 +145,22 @@ export function entriesCodec(value: Codec): Codec {
       Array.isArray(instance) && instance.every(isEntry) ? toObject(instance, value) : instance,
   };
 }
+
+/**
+ * Any JSON value sent as a string holding its JSON text (`JSON.stringify`); restore parses it back.
+ * An answer that is not JSON text stays the string it is (the original accepts any value).
+ */
+export const JSON_TEXT_CODEC: Codec = {
+  encode: (instance) => JSON.stringify(instance),
+  restore(instance) {
+    if (typeof instance !== 'string') return instance;
+    try {
+      return JSON.parse(instance) as unknown;
+    } catch {
+      return instance;
+    }
+  },
+};
 
 /** Any JSON value, its objects (at every depth) sent as `{entries: [{key, value}]}`. */
 export const ANY_JSON_CODEC: Codec = {

@@ -14,6 +14,8 @@ export interface CoreDocument {
   defs: Map<string, CoreNode>;
   /** Property names whose presence a dropped keyword may require (see presence.ts). */
   presence: ReadonlySet<string>;
+  /** Set (to the reason) when references were kept as definitions rather than inlined (see resolve-refs.ts). */
+  keptDefs?: string;
 }
 
 export const REF_PREFIX = '#/$defs/';

@@ -4,8 +4,10 @@ import {
   entriesCodec,
   IDENTITY,
   isIdentity,
+  JSON_TEXT_CODEC,
   lazyCodec,
   objectCodec,
+  PRESENT_KEY,
   unionCodec,
   type Codec,
   type ObjectShape,
@@ -24,6 +26,37 @@ export interface Lowered {
 
 export interface LoweredDocument extends Lowered {
   defs: Record<string, Schema>;
+  /** What a provider with limits may ask to write differently in another lowering (see `LowerOptions`). */
+  report: LoweringReport;
+}
+
+/** Per-lowering choices a provider makes to stay within its limits (paths as in the notes). */
+export interface LowerOptions {
+  /**
+   * Without recursion: how many times a recursive definition is expanded inside itself; below
+   * that, the value is sent as JSON text (a string, parsed by restore). Undefined: recursion is
+   * Unsupported.
+   */
+  unroll?: number;
+  /** Object schemas nested deeper than this (the root object is 1) are sent as JSON text. */
+  maxObjectDepth?: number;
+  /** Optional properties (by path) sent as required and nullable; restore drops that null. */
+  nullable?: ReadonlySet<string>;
+  /** Enums (by path) sent as their type, the values listed in the description instead. */
+  listedEnums?: ReadonlySet<string>;
+  /** Subschemas (by path) sent as JSON text: a string holding the value, parsed by restore. */
+  asJsonText?: ReadonlySet<string>;
+  /** Whether to report, per property, the optional and union-typed properties inside it. */
+  measureProperties?: boolean;
+}
+
+export interface LoweringReport {
+  /** Optional properties left optional: whether their schema is a union, whether it accepts null. */
+  optionals: { path: string; union: boolean; acceptsNull: boolean }[];
+  /** Enums written: number of values, characters of their strings. */
+  enums: { path: string; count: number; length: number }[];
+  /** With `measureProperties`: properties holding others, with the optional and union-typed ones inside. */
+  nested: { path: string; optionalProperties: number; unionProperties: number }[];
 }
 
 /** What one provider accepts, as the lowering needs to know it. */
@@ -40,6 +73,11 @@ export interface Profile {
   prefixItems: 'keep' | 'keep-if-required' | 'fold';
   /** A schema accepting anything; undefined when the provider has none. */
   any: Schema | undefined;
+  /**
+   * Without `any` nor `anyAsEntries`: whether a value of any type is sent as a string holding its
+   * JSON text (parsed by restore), rather than making the schema Unsupported.
+   */
+  anyAsJsonText?: boolean;
   /**
    * Without `any`: whether "any JSON value" is written as a recursive definition whose objects are
    * `{entries: [{key, value}]}` (needs recursion). Maps (objects with only undeclared properties)
@@ -59,47 +97,117 @@ export interface Profile {
 }
 
 /** Lowers a core document to one provider's dialect; throws Unsupported where it has no form. */
-export function lowerDocument(doc: CoreDocument, profile: Profile, notes: Notes): LoweredDocument {
-  return new Lowerer(doc, profile, notes).run();
+export function lowerDocument(
+  doc: CoreDocument,
+  profile: Profile,
+  notes: Notes,
+  options: LowerOptions = {},
+): LoweredDocument {
+  return new Lowerer(doc, profile, notes, options).run();
 }
+
+interface Counts {
+  optionalProperties: number;
+  unionProperties: number;
+}
+
+/** Past this many subschemas written while unrolling recursion, the lowering gives up (Unsupported). */
+const MAX_UNROLLED = 1_000;
 
 class Lowerer {
   private readonly defCodecs = new Map<string, Codec>();
   private readonly providerDefs = new Map<string, Schema>();
+  private readonly report: LoweringReport = { optionals: [], enums: [], nested: [] };
+  /** Expansions in progress of each recursive definition (recursion unrolled). */
+  private readonly unrolling = new Map<string, number>();
+  /** Subschemas written inside expanded recursive definitions, and how many expansions enclose this one. */
+  private unrolled = 0;
+  private expanding = 0;
+  /** Optional and union-typed properties written so far (as `measureSchema` counts them). */
+  private readonly counted: Counts = { optionalProperties: 0, unionProperties: 0 };
+  /** Object schemas enclosing the node being lowered. */
+  private depth = 0;
 
   constructor(
     private readonly doc: CoreDocument,
     private readonly profile: Profile,
     private readonly notes: Notes,
+    private readonly options: LowerOptions,
   ) {}
 
   run(): LoweredDocument {
     if (this.doc.root === false) throw new Unsupported('no instance can satisfy the schema');
-    if (this.doc.defs.size && !this.profile.recursion)
+    if (this.doc.defs.size && !this.profile.recursion && this.options.unroll === undefined)
       throw new Unsupported('recursive schemas are not supported');
-    for (const [name, def] of this.doc.defs) {
-      const lowered = this.node(def, `#/$defs/${name}`);
-      this.providerDefs.set(name, lowered.schema);
-      this.defCodecs.set(name, lowered.codec);
+    if (this.profile.recursion) {
+      for (const [name, def] of this.doc.defs) {
+        const lowered = this.node(def, `#/$defs/${name}`);
+        this.providerDefs.set(name, lowered.schema);
+        this.defCodecs.set(name, lowered.codec);
+      }
     }
     const root = this.node(this.doc.root, '#');
-    return { ...root, defs: Object.fromEntries(this.providerDefs) };
+    return { ...root, defs: Object.fromEntries(this.providerDefs), report: this.report };
   }
 
   private note = (path: string) => (message: string) => this.notes.add(path, message);
 
   node(node: CoreNode, path: string): Lowered {
     if (node === false) throw new Unsupported('a subschema accepts nothing', path);
+    if (this.expanding > 0 && ++this.unrolled > MAX_UNROLLED)
+      throw new Unsupported(`more than ${MAX_UNROLLED} subschemas once recursion is unrolled`, path);
+    if (this.options.asJsonText?.has(path))
+      return this.jsonText(
+        node,
+        path,
+        'a value with too many optional or union-typed properties inside',
+        'the value',
+      );
     const name = refName(node);
-    if (name !== undefined)
-      return {
-        schema: { $ref: `${REF_PREFIX}${name}` },
-        codec: lazyCodec(() => this.defCodecs.get(name) ?? IDENTITY),
-      };
+    if (name !== undefined) return this.ref(name, node, path);
     if (Array.isArray(node.anyOf)) return this.union(node.anyOf as CoreNode[], node, path);
     if (isAny(node)) return this.any(node, path);
     if (this.needsSplit(node)) return this.typeUnion(splitByType(node), node, path);
     return this.typed(node, path);
+  }
+
+  /** A recursive reference: kept, or (without recursion) expanded up to `unroll` times on one path. */
+  private ref(name: string, node: Schema, path: string): Lowered {
+    if (this.profile.recursion)
+      return {
+        schema: { $ref: `${REF_PREFIX}${name}` },
+        codec: lazyCodec(() => this.defCodecs.get(name) ?? IDENTITY),
+      };
+    const def = this.doc.defs.get(name);
+    const level = this.unrolling.get(name) ?? 0;
+    if (def === undefined || def === false || level >= (this.options.unroll ?? 0))
+      return this.jsonText(
+        def === undefined || def === false ? node : def,
+        path,
+        `recursion ($defs/${name}) is unrolled ${this.options.unroll ?? 0} level(s) deep; below that the value`,
+        `a value of the same shape as the enclosing ${name}`,
+      );
+    this.unrolling.set(name, level + 1);
+    this.expanding++;
+    try {
+      return this.node(def, path);
+    } finally {
+      this.expanding--;
+      this.unrolling.set(name, level);
+    }
+  }
+
+  /** A value the provider cannot express sent as a string holding its JSON text (restore parses it). */
+  private jsonText(node: Schema, path: string, what: string, shape = 'any JSON value'): Lowered {
+    this.notes.add(path, `${what} is sent as a string holding its JSON text and parsed by restore`);
+    const description = [
+      typeof node.description === 'string' ? node.description : '',
+      `(JSON text: a string holding ${shape}, JSON-encoded, e.g. "{\\"a\\": 1}", "[1, 2]", "\\"text\\"", "null")`,
+    ]
+      .filter(Boolean)
+      .join(' ');
+    const title = this.profile.keepTitle && typeof node.title === 'string' ? { title: node.title } : {};
+    return { schema: { ...title, description, type: 'string' }, codec: JSON_TEXT_CODEC };
   }
 
   private needsSplit(node: Schema): boolean {
@@ -111,6 +219,8 @@ class Lowerer {
   private any(node: Schema, path: string): Lowered {
     if (this.profile.any)
       return { schema: { ...this.profile.any, ...this.annotations(node) }, codec: IDENTITY };
+    if (!this.profile.anyAsEntries && this.profile.anyAsJsonText)
+      return this.jsonText(node, path, 'a value of any type');
     if (!this.profile.anyAsEntries) throw new Unsupported('a value of any type cannot be expressed', path);
     const name = this.anyJsonName();
     if (!this.providerDefs.has(name))
@@ -196,8 +306,17 @@ class Lowerer {
 
   /** A schema of one type (or, for providers that keep type-less schemas, as it is). */
   private typed(branch: Schema, path: string): Lowered {
-    const out: Schema = this.annotations(branch);
     const types = typeList(branch);
+    const objectLike = hasObjectKeywords(branch, types) && (types.length === 0 || types.includes('object'));
+    const { maxObjectDepth } = this.options;
+    if (objectLike && maxObjectDepth !== undefined && this.depth >= maxObjectDepth)
+      return this.jsonText(
+        branch,
+        path,
+        `an object nested deeper than ${maxObjectDepth} levels`,
+        'an object',
+      );
+    const out: Schema = this.annotations(branch);
     if (types.length) out.type = compactTypes(types);
     this.literals(branch, out, path);
     const applies = (t: string) =>
@@ -220,9 +339,33 @@ class Lowerer {
       } else this.notes.add(path, 'const is dropped (a value the provider cannot list)');
     }
     if (Array.isArray(branch.enum)) {
-      if (branch.enum.every((v) => this.profile.literal(v))) out.enum = branch.enum;
-      else this.notes.add(path, 'enum is dropped (values the provider cannot list)');
+      if (!branch.enum.every((v) => this.profile.literal(v)))
+        this.notes.add(path, 'enum is dropped (values the provider cannot list)');
+      else if (this.options.listedEnums?.has(path)) this.listEnum(branch.enum, out, path);
+      else {
+        out.enum = branch.enum;
+        const length = branch.enum.reduce((n: number, v) => n + (typeof v === 'string' ? v.length : 0), 0);
+        this.report.enums.push({ path, count: branch.enum.length, length });
+      }
     }
+  }
+
+  /** An enum past the provider's limits: its values are listed in the description (the final validation checks them). */
+  private listEnum(values: unknown[], out: Schema, path: string): void {
+    this.notes.add(
+      path,
+      `enum of ${values.length} values is sent as its type, the values listed in the description (checked by the final validation)`,
+    );
+    let listed = '';
+    let shown = 0;
+    for (const value of values) {
+      const text = JSON.stringify(value);
+      if (listed.length + text.length > MAX_LISTED_CHARS) break;
+      listed += (shown++ ? ', ' : '') + text;
+    }
+    const more = shown < values.length ? `, … (${values.length - shown} more)` : '';
+    const description = typeof out.description === 'string' ? `${out.description} ` : '';
+    out.description = `${description}One of these ${values.length} values: ${listed}${more}`;
   }
 
   private array(branch: Schema, out: Schema, path: string): Codec {
@@ -285,6 +428,15 @@ class Lowerer {
   }
 
   private object(branch: Schema, out: Schema, path: string): Codec {
+    this.depth++;
+    try {
+      return this.objectBody(branch, out, path);
+    } finally {
+      this.depth--;
+    }
+  }
+
+  private objectBody(branch: Schema, out: Schema, path: string): Codec {
     const properties: Record<string, CoreNode> = {
       ...((branch.properties as Record<string, CoreNode>) ?? {}),
     };
@@ -313,26 +465,69 @@ class Lowerer {
       absentAsNull: new Set<string>(),
     };
     const written: Record<string, Schema> = {};
+    const converted: string[] = [];
     for (const [name, sub] of Object.entries(properties)) {
       const at = childPath(path, 'properties', name);
+      const inside = { ...this.counted };
       const lowered = this.node(sub, at);
       shape.properties.set(name, lowered.codec);
-      setOwn(written, name, lowered.schema);
-      if (this.profile.optional === 'nullable' && !required.includes(name)) {
-        const keepsNull = this.acceptsNull(lowered.schema) && this.doc.presence.has(name);
-        setOwn(written, name, keepsNull ? lowered.schema : this.nullable(lowered.schema, at));
+      let schema = lowered.schema;
+      const optional = !required.includes(name);
+      const keptOptional = optional && this.profile.optional === 'keep' && !this.options.nullable?.has(at);
+      if (keptOptional) {
+        const acceptsNull = this.acceptsNull(schema);
+        this.report.optionals.push({ path: at, union: this.isUnion(schema), acceptsNull });
+      } else if (optional) {
+        converted.push(name);
+        const keepsNull = this.acceptsNull(schema) && this.doc.presence.has(name);
+        schema = keepsNull ? this.presentOrNull(schema, at) : this.nullable(schema, at);
         (keepsNull ? shape.absentAsNull : shape.nullable).add(name);
-        if (keepsNull)
-          this.notes.add(
-            at,
-            'optional, already nullable and maybe required by another keyword: null is kept (absence is sent as null)',
-          );
       }
+      setOwn(written, name, schema);
+      this.countProperty(at, inside, keptOptional, this.isUnion(schema));
     }
     if (Object.keys(written).length || this.profile.objects === 'closed') out.properties = written;
-    const names = this.profile.optional === 'nullable' ? Object.keys(written) : required;
+    const names = this.profile.optional === 'nullable' ? Object.keys(written) : [...required, ...converted];
     if (names.length || this.profile.optional === 'nullable') out.required = names;
     return shape;
+  }
+
+  private isUnion(schema: Schema): boolean {
+    return Array.isArray(schema[this.profile.unionKeyword]) || Array.isArray(schema.type);
+  }
+
+  /** Counts a written property (as `measureSchema` would); with `measureProperties`, reports what it holds. */
+  private countProperty(path: string, before: Counts, optional: boolean, union: boolean): void {
+    const inside = {
+      optionalProperties: this.counted.optionalProperties - before.optionalProperties,
+      unionProperties: this.counted.unionProperties - before.unionProperties,
+    };
+    if (this.options.measureProperties && (inside.optionalProperties || inside.unionProperties))
+      this.report.nested.push({ path, ...inside });
+    if (optional) this.counted.optionalProperties++;
+    if (union) this.counted.unionProperties++;
+  }
+
+  /**
+   * An optional property that accepts null and whose presence a dropped keyword may test, where
+   * the provider needs every property: null stands for absent, `{"value": v}` for a present `v`
+   * (null included), so restore keeps presence and null apart exactly.
+   */
+  private presentOrNull(schema: Schema, path: string): Schema {
+    this.notes.add(
+      path,
+      `optional, nullable and maybe required by another keyword: absent is sent as null, a present value as {"${PRESENT_KEY}": ...}`,
+    );
+    const present: Schema = {
+      type: 'object',
+      properties: { [PRESENT_KEY]: schema },
+      required: [PRESENT_KEY],
+      additionalProperties: false,
+    };
+    return {
+      description: `null when left out; otherwise {"${PRESENT_KEY}": <the value>}`,
+      [this.profile.unionKeyword]: [{ type: 'null' }, present],
+    };
   }
 
   /** Names in `required` without a schema get the one additionalProperties gives them. */
@@ -358,6 +553,7 @@ class Lowerer {
       'an object with only undeclared properties is sent as [{"key", "value"}] entries and restored',
     );
     const value = this.node(values, childPath(path, 'additionalProperties'));
+    if (this.isUnion(value.schema)) this.counted.unionProperties++;
     delete out.type;
     Object.assign(
       out,
@@ -448,6 +644,9 @@ class Lowerer {
     );
   }
 }
+
+/** Characters of enum values listed in a description (the rest are counted). */
+const MAX_LISTED_CHARS = 4_000;
 
 const SCALAR_TYPES = new Set(['string', 'number', 'integer', 'boolean']);
 

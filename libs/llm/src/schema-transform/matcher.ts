@@ -66,6 +66,9 @@ function matchesArray(schema: Schema, value: unknown[], defs: Defs, depth: numbe
 
 function matchesObject(schema: Schema, value: Record<string, unknown>, defs: Defs, depth: number): boolean {
   const properties = isObject(schema.properties) ? schema.properties : {};
+  const count = Object.keys(value).length;
+  if (typeof schema.minProperties === 'number' && count < schema.minProperties) return false;
+  if (typeof schema.maxProperties === 'number' && count > schema.maxProperties) return false;
   if (
     Array.isArray(schema.required) &&
     !schema.required.every((name) => typeof name !== 'string' || hasOwn(value, name))

@@ -211,10 +211,12 @@ function reconcileLiterals(out: Schema): boolean {
 function dropForeignKeywords(out: Schema): void {
   const types = typeList(out);
   if (types.length === 0) return;
-  const kept = new Set(types.flatMap((t) => TYPE_KEYWORDS[t as keyof typeof TYPE_KEYWORDS] ?? []));
-  for (const keywords of Object.values(TYPE_KEYWORDS))
-    for (const key of keywords) if (!kept.has(key)) delete out[key];
+  const kept = new Set<string>(types.flatMap((t) => TYPE_KEYWORDS[t as keyof typeof TYPE_KEYWORDS] ?? []));
+  for (const key of Object.keys(out)) if (TYPED_KEYWORDS.has(key) && !kept.has(key)) delete out[key];
 }
+
+/** Every keyword that belongs to one instance type. */
+const TYPED_KEYWORDS = new Set<string>(Object.values(TYPE_KEYWORDS).flat());
 
 function finishObject(out: Schema): void {
   if (isObject(out.properties)) {

@@ -20,6 +20,15 @@ export class Notes {
     this.seen.add(line);
     this.list.push(line);
   }
+
+  /** Adds every line of another record (a lowering attempt that was kept), in order. */
+  absorb(other: Notes): void {
+    for (const line of other.list) {
+      if (this.seen.has(line)) continue;
+      this.seen.add(line);
+      this.list.push(line);
+    }
+  }
 }
 
 /** JSON Pointer style path of a child: `#/properties/name`. */

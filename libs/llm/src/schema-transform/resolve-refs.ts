@@ -10,6 +10,11 @@ export type SchemaNode = Schema | boolean;
 export interface ResolvedSchema {
   root: SchemaNode;
   defs: Map<string, SchemaNode>;
+  /**
+   * Set (to the reason) when inlining every reference would pass the subschema budget: then every
+   * `$ref` became `{$ref: "#/$defs/<name>"}`, recursive or not, and the definitions stay definitions.
+   */
+  keptDefs?: string;
 }
 
 /** Past this many schema objects after inlining, the schema is sent without a native schema. */
@@ -36,8 +41,19 @@ const SCHEMA_MAPS = ['properties', 'patternProperties', 'dependentSchemas'];
  * recursion: it becomes `{$ref: "#/$defs/<name>"}` and the target is expanded once into `defs`.
  */
 export function resolveSchema(schema: Schema): ResolvedSchema {
-  return new RefExpander(schema).run();
+  const reason = `more than ${MAX_EXPANDED_NODES} subschemas once references are inlined`;
+  try {
+    const inlining = new RefExpander(schema, false);
+    if (inlining.estimate() > MAX_EXPANDED_NODES) throw new OverBudget(reason);
+    return inlining.run();
+  } catch (error) {
+    if (!(error instanceof OverBudget)) throw error;
+    return { ...new RefExpander(schema, true).run(), keptDefs: reason };
+  }
 }
+
+/** The subschema budget ran out (the references multiply the schema). */
+class OverBudget extends Unsupported {}
 
 class RefExpander {
   private readonly draft: Draft;
@@ -47,9 +63,55 @@ class RefExpander {
   private readonly pending: { node: unknown; base: string; name: string }[] = [];
   private budget = MAX_EXPANDED_NODES;
 
-  constructor(private readonly root: Schema) {
+  constructor(
+    private readonly root: Schema,
+    /** Every reference becomes a definition (no inlining). */
+    private readonly keepDefs: boolean,
+  ) {
     this.draft = detectDraft(root);
     this.index = indexResources(root, this.draft);
+  }
+
+  /**
+   * About how many subschemas inlining would produce (capped just past the budget), counted over
+   * the document once per node, without building anything: a schema whose references multiply
+   * is recognised in time linear in its size.
+   */
+  estimate(): number {
+    const sizes = new Map<unknown, number>();
+    const open = new Set<unknown>();
+    const count = (node: unknown, inheritedBase: string): number => {
+      if (!isObject(node)) return 1;
+      const known = sizes.get(node);
+      if (known !== undefined) return known;
+      if (open.has(node)) return 1;
+      open.add(node);
+      const base = this.index.bases.get(node) ?? inheritedBase;
+      const own = normalizeKeywords(node, this.draft);
+      let total = 1;
+      for (const key of ['$ref', '$dynamicRef'])
+        if (typeof own[key] === 'string') {
+          try {
+            const target = lookupRef(this.index, own[key], base, '#');
+            total += count(target.node, target.base);
+          } catch {
+            // Reported by the expansion itself.
+          }
+        }
+      for (const [key, value] of Object.entries(own)) {
+        if (SCHEMA_VALUED.includes(key)) total += count(value, base);
+        else if (SCHEMA_LISTS.includes(key) && Array.isArray(value))
+          for (const item of value) total += count(item, base);
+        else if (SCHEMA_MAPS.includes(key) && isObject(value))
+          for (const sub of Object.values(value)) total += count(sub, base);
+        if (total > MAX_EXPANDED_NODES) break;
+      }
+      open.delete(node);
+      const capped = Math.min(total, MAX_EXPANDED_NODES + 1);
+      sizes.set(node, capped);
+      return capped;
+    };
+    return count(this.root, DEFAULT_BASE);
   }
 
   run(): ResolvedSchema {
@@ -67,7 +129,10 @@ class RefExpander {
     if (typeof node === 'boolean') return node;
     if (!isObject(node)) throw new Unsupported('a subschema is neither an object nor a boolean', path);
     if (--this.budget < 0)
-      throw new Unsupported(`more than ${MAX_EXPANDED_NODES} subschemas once references are inlined`, path);
+      throw new (this.keepDefs ? Unsupported : OverBudget)(
+        `more than ${MAX_EXPANDED_NODES} subschemas once references are inlined`,
+        path,
+      );
     const base = this.index.bases.get(node) ?? inheritedBase;
     const own = normalizeKeywords(node, this.draft);
     if (own.$recursiveRef !== undefined)
@@ -95,7 +160,7 @@ class RefExpander {
 
   private follow(ref: string, base: string, path: string): SchemaNode {
     const target = lookupRef(this.index, ref, base, path);
-    if (this.stack.includes(target.node))
+    if (this.keepDefs || this.stack.includes(target.node))
       return { $ref: `#/$defs/${this.defName(target.node, target.base, ref)}` };
     this.stack.push(target.node);
     try {

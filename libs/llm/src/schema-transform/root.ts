@@ -22,6 +22,7 @@ export function wrapNonObjectRoot(lowered: LoweredDocument, notes: Notes): Lower
     },
     codec: wrapCodec(lowered.codec, ROOT_KEY),
     defs: lowered.defs,
+    report: lowered.report,
   };
 }
 

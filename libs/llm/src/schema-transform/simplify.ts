@@ -1,5 +1,5 @@
 import { forEachNode, isAny, mapChildren, refName, type CoreDocument, type CoreNode } from './core.js';
-import { isObject, type Schema } from './json.js';
+import { hasOwn, isObject, setOwn, type Schema } from './json.js';
 import { CORE_KEYWORDS, SILENT_DROPS } from './keywords.js';
 import { finish, merge } from './merge.js';
 import { childPath, type Notes } from './notes.js';
@@ -49,7 +49,12 @@ export function simplifyDocument(resolved: ResolvedSchema, notes: Notes): CoreDo
   const defs = new Map(
     [...resolved.defs].map(([name, def]) => [name, simplify(def, notes, `#/$defs/${name}`)]),
   );
-  return { ...inlineAcyclicDefs(root, defs), presence: presenceSensitiveNames(resolved) };
+  const presence = presenceSensitiveNames(resolved);
+  if (resolved.keptDefs) {
+    notes.add('#', `${resolved.keptDefs}: definitions are kept as $defs`);
+    return { ...keepUsedDefs(root, defs), presence, keptDefs: resolved.keptDefs };
+  }
+  return { ...inlineAcyclicDefs(root, defs), presence };
 }
 
 export function simplify(node: SchemaNode, notes: Notes, path: string): CoreNode {
@@ -59,6 +64,7 @@ export function simplify(node: SchemaNode, notes: Notes, path: string): CoreNode
   const conjuncts: CoreNode[] = [];
   for (const [key, value] of Object.entries(node)) collectKeyword(key, value, own, conjuncts, notes, path);
   foldPatternProperties(node, own, notes, path);
+  declareConditionalNames(node, own, notes, path);
   let result = finish(own, notes, path);
   for (const conjunct of conjuncts) result = merge(result, conjunct, notes, path);
   return result;
@@ -121,6 +127,45 @@ function foldPatternProperties(node: Schema, own: Schema, notes: Notes, path: st
   if (isAny(own.additionalProperties as CoreNode)) delete own.additionalProperties;
 }
 
+/**
+ * Names a dropped conditional may require (`then`/`else`/`dependentSchemas` `required`, the targets
+ * of `dependentRequired`, here or in an `allOf` member) that `properties` does not declare are declared with the schema
+ * `additionalProperties` gives them (exact), where other properties are declared: a provider that
+ * closes objects can then still produce them. Without this, closing the object would forbid a
+ * property the original may require.
+ */
+function declareConditionalNames(node: Schema, own: Schema, notes: Notes, path: string): void {
+  const names = new Set<string>();
+  const collect = (sub: unknown, depth = 0) => {
+    if (!isObject(sub) || depth > 4) return;
+    if (Array.isArray(sub.required))
+      for (const name of sub.required) if (typeof name === 'string') names.add(name);
+    for (const key of ['allOf', 'anyOf', 'oneOf'])
+      if (Array.isArray(sub[key])) for (const item of sub[key] as unknown[]) collect(item, depth + 1);
+  };
+  const conditionals = (sub: unknown, depth = 0) => {
+    if (!isObject(sub) || depth > 4) return;
+    collect(sub.then);
+    collect(sub.else);
+    if (isObject(sub.dependentSchemas)) Object.values(sub.dependentSchemas).forEach((d) => collect(d));
+    if (isObject(sub.dependentRequired))
+      for (const list of Object.values(sub.dependentRequired))
+        if (Array.isArray(list)) for (const name of list) if (typeof name === 'string') names.add(name);
+    // Conditionals inside `allOf` members apply to this same object.
+    if (Array.isArray(sub.allOf)) for (const member of sub.allOf) conditionals(member, depth + 1);
+  };
+  conditionals(node);
+  // Without declared properties the object is sent as a map, where every name can be produced.
+  if (names.size === 0 || own.additionalProperties === false || !isObject(own.properties)) return;
+  const properties = { ...own.properties };
+  const added = [...names].filter((name) => !hasOwn(properties, name));
+  if (added.length === 0) return;
+  for (const name of added)
+    setOwn(properties, name, (own.additionalProperties as CoreNode | undefined) ?? {});
+  own.properties = properties;
+  notes.add(path, `${added.join(', ')}: required by a dropped conditional, declared as optional properties`);
+}
+
 /** Definitions that are not part of a cycle are inlined; unused ones disappear. */
 function inlineAcyclicDefs(
   rootNode: CoreNode,
@@ -141,6 +186,20 @@ function inlineAcyclicDefs(
       const name = refName(n);
       if (name === undefined || defs.has(name)) return;
       defs.set(name, inline(doc.defs.get(name) ?? {}));
+      keep(defs.get(name)!);
+    });
+  keep(root);
+  return { root, defs };
+}
+
+/** Definitions kept as they are (none inlined); unused ones removed. */
+function keepUsedDefs(root: CoreNode, all: Map<string, CoreNode>): Omit<CoreDocument, 'presence'> {
+  const defs = new Map<string, CoreNode>();
+  const keep = (node: CoreNode) =>
+    forEachNode(node, (n) => {
+      const name = refName(n);
+      if (name === undefined || defs.has(name)) return;
+      defs.set(name, all.get(name) ?? {});
       keep(defs.get(name)!);
     });
   keep(root);

@@ -82,23 +82,101 @@ export function linearRegExp(source: string, flags = 'u'): LinearRegExp {
       `is not a valid ECMA-262 regular expression (${(error as Error).message})`,
     );
   }
-  const translated = translatePattern(source, unicode);
-  let re2: RE2JS;
+  const split = splitLeadingLookarounds(source);
+  const compile = (part: string): RE2JS => {
+    const translated = translatePattern(part, unicode);
+    try {
+      return RE2JS.compile(translated);
+    } catch (error) {
+      throw new PatternError(source, re2Reason((error as Error).message));
+    }
+  };
+  let test: (input: string) => boolean;
   try {
-    re2 = RE2JS.compile(translated);
+    if (split) {
+      // `^(?=A)(?!B)R`: lookarounds at position 0 only, so each is an independent match at the start.
+      const rest = compile(`^(?:${split.rest})`);
+      const positive = split.lookarounds.filter((l) => l.positive).map((l) => compile(`^(?:${l.body})`));
+      const negative = split.lookarounds.filter((l) => !l.positive).map((l) => compile(`^(?:${l.body})`));
+      test = (input) =>
+        rest.test(input) && positive.every((re) => re.test(input)) && !negative.some((re) => re.test(input));
+    } else {
+      const re2 = compile(source);
+      test = (input) => re2.test(input);
+    }
   } catch (error) {
-    throw new PatternError(source, re2Reason((error as Error).message));
+    // A part's own error names the part; name the caller's whole pattern instead.
+    if (error instanceof PatternError && error.source !== source)
+      throw new PatternError(source, error.reason);
+    throw error;
   }
   const compiled: LinearRegExp = {
     source,
     flags,
-    test: (input: string) => re2.test(input),
+    test,
     // ajv shares one compiled pattern per distinct `toString()` in an instance.
     toString: () => `/${source}/${flags} (re2)`,
   };
   while (cache.size >= CACHE_LIMIT) cache.delete(cache.keys().next().value!);
   cache.set(key, compiled);
   return compiled;
+}
+
+interface LeadingLookarounds {
+  lookarounds: { positive: boolean; body: string }[];
+  rest: string;
+}
+
+/**
+ * `^(?=A)(?!B)…R` — one or more lookaheads right after a leading `^`, with no top-level `|` after
+ * them — is the conjunction "R matches at 0, A matches at 0, B does not match at 0", each of which RE2
+ * can run. (Schemas use this form for "any name but these": `^(?!@@)[\w@]+$`, `^(?!variables$).+$`.)
+ * Returns undefined for any other form, or when a numbered escape could change meaning once split.
+ */
+export function splitLeadingLookarounds(source: string): LeadingLookarounds | undefined {
+  if (!source.startsWith('^(?=') && !source.startsWith('^(?!')) return undefined;
+  if (/\\[1-9]|\\k</.test(source)) return undefined;
+  const lookarounds: LeadingLookarounds['lookarounds'] = [];
+  let i = 1;
+  while (source.startsWith('(?=', i) || source.startsWith('(?!', i)) {
+    const end = groupEnd(source, i);
+    if (end < 0) return undefined;
+    lookarounds.push({ positive: source[i + 2] === '=', body: source.slice(i + 3, end) });
+    i = end + 1;
+  }
+  const rest = source.slice(i);
+  if (hasTopLevelAlternation(rest)) return undefined;
+  return { lookarounds, rest };
+}
+
+/** Index of the `)` closing the group opened at `open`, skipping escapes and classes; -1 if none. */
+function groupEnd(src: string, open: number): number {
+  let depth = 0;
+  let inClass = false;
+  for (let i = open; i < src.length; i++) {
+    const c = src[i];
+    if (c === '\\') i++;
+    else if (inClass) inClass = c !== ']';
+    else if (c === '[') inClass = true;
+    else if (c === '(') depth++;
+    else if (c === ')' && --depth === 0) return i;
+  }
+  return -1;
+}
+
+function hasTopLevelAlternation(src: string): boolean {
+  let depth = 0;
+  let inClass = false;
+  for (let i = 0; i < src.length; i++) {
+    const c = src[i];
+    if (c === '\\') i++;
+    else if (inClass) inClass = c !== ']';
+    else if (c === '[') inClass = true;
+    else if (c === '(') depth++;
+    else if (c === ')') depth--;
+    else if (c === '|' && depth === 0) return true;
+  }
+  return false;
 }
 
 const NO_BACKTRACKING = 'the linear-time regular expression engine has no backtracking';

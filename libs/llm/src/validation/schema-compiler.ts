@@ -7,8 +7,10 @@ import type { RegExpEngine } from 'ajv/dist/types/index.js';
 import ajvDraft04Module from 'ajv-draft-04';
 import addFormatsModule from 'ajv-formats';
 import { ServiceError, contentHash, type ErrorDetail } from '@sps/contracts';
-import { META_SCHEMA_URI, detectDraft, type JsonSchemaDraft } from './draft.js';
+import { META_SCHEMA_URI, detectDraft, type DraftDetection, type JsonSchemaDraft } from './draft.js';
 import { PatternError, lenientRegExp, linearRegExp } from './linear-regexp.js';
+import { EXTRA_FORMATS } from './formats.js';
+import { escapePointer, forEachSubschema, isObject, normalizeDefects } from './normalize.js';
 
 export { lenientRegExp };
 
@@ -25,6 +27,15 @@ const draft06MetaSchema = require('ajv/dist/refs/json-schema-draft-06.json') as 
 export interface CompiledSchema {
   hash: string;
   schema: Record<string, unknown>;
+  /** The draft the schema was validated as. */
+  draft: JsonSchemaDraft;
+  /**
+   * What was read differently from the caller's text, one line each (empty for most schemas): harmless
+   * defects a reference validator accepts and ajv would refuse (duplicate ids, a draft-04 `id` in a
+   * later draft, duplicate `enum`/`required` items), repaired rather than refused; or the draft used
+   * when the schema was not valid in the one its `$schema` (or its absence) implied.
+   */
+  notes: readonly string[];
   /**
    * The errors of one instance, `[]` when it is valid. Validating one instance has a time budget: when
    * it took longer, the result is a single error (message starting with EVALUATION_FAILURE_PREFIX and
@@ -43,7 +54,23 @@ export interface SchemaCompilerOptions {
    * size; the budget bounds what a huge answer or a costly schema may cost per attempt.
    */
   validationBudgetMs?: number;
+  /**
+   * Most schema objects one schema may have (counted in every `properties`, `items`, `$defs`...
+   * after normalisation; default 2,500). Compilation is synchronous, on the caller's event loop, and
+   * grows with this count; a larger schema is INVALID_SCHEMA (400) naming the limit, before any
+   * compilation work. (Real-world schemas within the API's 50 kB limit have up to about 550.)
+   */
+  maxSubschemas?: number;
+  /**
+   * Most distinct `pattern`/`patternProperties` sources one schema may have (default 100): each is
+   * translated and compiled for the linear-time engine (about 0.5 ms each). Real-world schemas have up
+   * to about 25.
+   */
+  maxPatterns?: number;
 }
+
+export const DEFAULT_MAX_SUBSCHEMAS = 2_500;
+export const DEFAULT_MAX_PATTERNS = 100;
 
 export const DEFAULT_VALIDATION_BUDGET_MS = 250;
 
@@ -112,21 +139,29 @@ function isMissingRef(error: unknown): error is Error & MissingRefLike {
  */
 export class SchemaCompiler {
   private readonly cache = new Map<string, CompiledSchema>();
-  private readonly instances = new Map<JsonSchemaDraft, AjvCore>();
+  private readonly instances = new Map<string, AjvCore>();
   private readonly maxEntries: number;
   private readonly validationBudgetMs: number;
+  private readonly maxSubschemas: number;
+  private readonly maxPatterns: number;
   private hitCount = 0;
   private missCount = 0;
 
   constructor(options: number | SchemaCompilerOptions = {}) {
-    const { maxEntries = 1_000, validationBudgetMs = DEFAULT_VALIDATION_BUDGET_MS } =
-      typeof options === 'number' ? { maxEntries: options } : options;
+    const {
+      maxEntries = 1_000,
+      validationBudgetMs = DEFAULT_VALIDATION_BUDGET_MS,
+      maxSubschemas = DEFAULT_MAX_SUBSCHEMAS,
+      maxPatterns = DEFAULT_MAX_PATTERNS,
+    } = typeof options === 'number' ? { maxEntries: options } : options;
     if (!(validationBudgetMs > 0))
       throw new RangeError(
         `validationBudgetMs must be a positive number of milliseconds, not ${validationBudgetMs}`,
       );
     this.maxEntries = Math.max(1, maxEntries);
     this.validationBudgetMs = validationBudgetMs;
+    this.maxSubschemas = maxSubschemas;
+    this.maxPatterns = maxPatterns;
   }
 
   /** Cache statistics (for tests and metrics). */
@@ -148,14 +183,14 @@ export class SchemaCompiler {
     if (!schema || typeof schema !== 'object' || Array.isArray(schema)) {
       throw new ServiceError('INVALID_SCHEMA', 'schema cannot be compiled: a schema must be a JSON object');
     }
-    const { draft, dialect } = detectDraft(schema);
-    const prepared = prepareSchema(schema, draft, dialect);
-    checkPatterns(prepared);
-    const validateFn = this.compileWith(draft, prepared);
+    const detected = detectDraft(schema);
+    const { draft, notes, validateFn } = this.compileAs(schema, detected);
     const budgetMs = this.validationBudgetMs;
     const compiled: CompiledSchema = {
       hash,
       schema,
+      draft,
+      notes,
       validate: (instance) => runValidation(validateFn, instance, budgetMs),
     };
     while (this.cache.size >= this.maxEntries) this.cache.delete(this.cache.keys().next().value!);
@@ -164,12 +199,60 @@ export class SchemaCompiler {
   }
 
   /**
+   * Compiles as the detected draft. A schema whose `$schema` is absent or names no standard dialect
+   * (a custom meta-schema, not fetched) and that is not valid in the default draft is tried as
+   * draft-07, then draft-04 (e.g. an Iglu self-describing schema, draft-04 based, with an array
+   * `items`), with a note; the first draft that accepts it is used. Otherwise the default draft's error
+   * is reported.
+   */
+  private compileAs(
+    schema: Record<string, unknown>,
+    { draft, dialect }: DraftDetection,
+  ): { draft: JsonSchemaDraft; notes: string[]; validateFn: ValidateFunction } {
+    try {
+      return { draft, ...this.compileDraft(schema, draft, dialect) };
+    } catch (error) {
+      if (dialect === 'known' || !isMetaSchemaError(error)) throw error;
+      for (const fallback of FALLBACK_DRAFTS) {
+        if (fallback === draft) continue;
+        try {
+          const { notes, validateFn } = this.compileDraft(schema, fallback, dialect);
+          const reason = (error as Error).message.replace(/^schema cannot be compiled: /, '');
+          notes.unshift(
+            `validated as ${fallback}: ${dialect === 'absent' ? 'without $schema' : 'with an unknown $schema'} the schema is read as ${draft}, where it is invalid (${reason})`,
+          );
+          return { draft: fallback, notes, validateFn };
+        } catch {
+          // try the next draft; the default draft's error is the one reported
+        }
+      }
+      throw error;
+    }
+  }
+
+  private compileDraft(
+    schema: Record<string, unknown>,
+    draft: JsonSchemaDraft,
+    dialect: DraftDetection['dialect'],
+  ): { notes: string[]; validateFn: ValidateFunction } {
+    const { copy: prepared, notes } = prepareSchema(schema, draft, dialect);
+    const subschemas = checkSize(prepared, this.maxSubschemas);
+    checkPatterns(prepared, this.maxPatterns);
+    const inline = subschemas + referencedSize(prepared) <= INLINE_BUDGET;
+    return { notes, validateFn: this.compileWith(draft, prepared, inline) };
+  }
+
+  /**
    * Compiles on the draft's shared instance and leaves that instance as it was: ajv registers the
    * ids of subschemas (and, on failure, the schema itself) in the instance; those entries are removed
    * so that no schema sees another's ids and the instance does not grow.
    */
-  private compileWith(draft: JsonSchemaDraft, schema: Record<string, unknown>): ValidateFunction {
-    const ajv = this.instance(draft);
+  private compileWith(
+    draft: JsonSchemaDraft,
+    schema: Record<string, unknown>,
+    inline: boolean,
+  ): ValidateFunction {
+    const ajv = this.instance(draft, inline);
     const refsBefore = { ...ajv.refs };
     const schemasBefore = { ...ajv.schemas };
     try {
@@ -192,14 +275,83 @@ export class SchemaCompiler {
     }
   }
 
-  private instance(draft: JsonSchemaDraft): AjvCore {
-    let ajv = this.instances.get(draft);
+  private instance(draft: JsonSchemaDraft, inline: boolean): AjvCore {
+    const key = inline ? draft : `${draft} without inlining`;
+    let ajv = this.instances.get(key);
     if (!ajv) {
-      ajv = createAjv(draft);
-      this.instances.set(draft, ajv);
+      ajv = createAjv(draft, inline);
+      this.instances.set(key, ajv);
     }
     return ajv;
   }
+}
+
+/** Drafts tried, in order, for a schema without a standard `$schema` that its default draft refuses. */
+const FALLBACK_DRAFTS: readonly JsonSchemaDraft[] = ['draft-07', 'draft-04'];
+
+/** ajv's refusal of a schema that its draft's meta-schema does not accept. */
+function isMetaSchemaError(error: unknown): boolean {
+  return (
+    error instanceof ServiceError && /^schema cannot be compiled: schema is invalid: /.test(error.message)
+  );
+}
+
+/**
+ * Refuses a schema with more schema objects than the limit before ajv compiles it: compile time grows
+ * with this count (references are compiled once each; only small leaves are inlined), and compilation
+ * runs on the event loop.
+ */
+function checkSize(schema: Record<string, unknown>, limit: number): number {
+  let count = 0;
+  forEachSubschema(schema, () => {
+    count++;
+  });
+  if (count > limit)
+    throw new ServiceError(
+      'INVALID_SCHEMA',
+      `schema cannot be compiled: it is too large (${count} subschemas; at most ${limit} are accepted)`,
+      { subschemas: count, limit },
+    );
+  return count;
+}
+
+/**
+ * ajv copies a referenced schema without references of its own into every place that references it
+ * (`inlineRefs`), so compile time grows with the number of references times the size of what they
+ * reference: 2.9 s for one 46 kB SchemaStore schema (putout.json), 0.15 s without inlining. A schema
+ * whose schema objects plus the sizes of its local references' targets exceed this budget is compiled
+ * by an instance that never inlines (each referenced schema compiled once, as its own function);
+ * smaller schemas keep inlining (errors under a `$ref` then name the referenced schema's path, and
+ * ajv's `$recursiveRef` handling is the one the JSON-Schema-Test-Suite agreement was measured with).
+ */
+const INLINE_BUDGET = 2_000;
+
+/** The summed sizes (schema objects) of the targets of the schema's local `$ref`s ("#/..."), capped. */
+function referencedSize(root: Record<string, unknown>): number {
+  const sizes = new Map<unknown, number>();
+  const sizeOf = (node: unknown): number => {
+    let size = sizes.get(node);
+    if (size === undefined) {
+      size = 0;
+      forEachSubschema(node, () => {
+        size!++;
+      });
+      sizes.set(node, size);
+    }
+    return size;
+  };
+  let total = 0;
+  forEachSubschema(root, (sub) => {
+    if (total > INLINE_BUDGET || typeof sub.$ref !== 'string' || !sub.$ref.startsWith('#/')) return;
+    let target: unknown = root;
+    for (const token of decodePointer(sub.$ref.slice(1))) {
+      target =
+        isObject(target) || Array.isArray(target) ? (target as Record<string, unknown>)[token] : undefined;
+      if (target === undefined) return;
+    }
+    total += sizeOf(target);
+  });
+  return total;
 }
 
 /**
@@ -240,8 +392,20 @@ function runValidation(validateFn: ValidateFunction, instance: unknown, budgetMs
  * (Checked for every subschema, referenced or not, as ajv checks every `pattern` against its
  * meta-schema.)
  */
-function checkPatterns(schema: Record<string, unknown>): void {
+function checkPatterns(schema: Record<string, unknown>, limit: number): void {
   const problems: ErrorDetail[] = [];
+  const sources = new Set<string>();
+  forEachSubschema(schema, (sub) => {
+    if (typeof sub.pattern === 'string') sources.add(sub.pattern);
+    if (isObject(sub.patternProperties))
+      for (const key of Object.keys(sub.patternProperties)) sources.add(key);
+  });
+  if (sources.size > limit)
+    throw new ServiceError(
+      'INVALID_SCHEMA',
+      `schema cannot be compiled: it has too many patterns (${sources.size} distinct pattern and patternProperties sources; at most ${limit} are accepted)`,
+      { patterns: sources.size, limit },
+    );
   const check = (source: string, pointer: string): void => {
     try {
       linearRegExp(source, 'u');
@@ -293,32 +457,30 @@ function findPattern(schema: unknown, source: string, pointer = ''): string | un
 /** Keywords whose values are instances, not schemas. */
 const VALUE_KEYWORDS = new Set(['const', 'default', 'enum', 'examples']);
 
-function escapePointer(token: string): string {
-  return token.replace(/~/g, '~0').replace(/\//g, '~1');
-}
-
-function createAjv(draft: JsonSchemaDraft): AjvCore {
+function createAjv(draft: JsonSchemaDraft, inline: boolean): AjvCore {
+  const options: Options = { ...AJV_OPTIONS, inlineRefs: inline };
   let ajv: AjvCore;
   switch (draft) {
     case 'draft-04':
-      ajv = new AjvDraft04(AJV_OPTIONS);
+      ajv = new AjvDraft04(options);
       break;
     case 'draft-06':
-      ajv = new Ajv(AJV_OPTIONS);
+      ajv = new Ajv(options);
       ajv.addMetaSchema(draft06MetaSchema);
       break;
     case 'draft-07':
-      ajv = new Ajv(AJV_OPTIONS);
+      ajv = new Ajv(options);
       break;
     case '2019-09':
-      ajv = new Ajv2019(AJV_OPTIONS);
+      ajv = new Ajv2019(options);
       break;
     case '2020-12':
-      ajv = new Ajv2020(AJV_OPTIONS);
+      ajv = new Ajv2020(options);
       break;
   }
   addFormats(ajv, { mode: 'full', keywords: false });
   ajv.addFormat('regex', isRegex);
+  for (const [name, check] of Object.entries(EXTRA_FORMATS)) ajv.addFormat(name, check);
   return ajv;
 }
 
@@ -338,7 +500,7 @@ function prepareSchema(
   schema: Record<string, unknown>,
   draft: JsonSchemaDraft,
   dialect: 'known' | 'absent' | 'unknown',
-): Record<string, unknown> {
+): { copy: Record<string, unknown>; notes: string[] } {
   const copy = structuredClone(schema);
   if (dialect === 'known' || dialect === 'absent') copy.$schema = META_SCHEMA_URI[draft];
   else if (typeof copy.$schema === 'string') delete copy.$schema;
@@ -362,7 +524,7 @@ function prepareSchema(
       sub.allOf = [...(Array.isArray(sub.allOf) ? sub.allOf : []), { not: {} }];
     }
   });
-  return copy;
+  return { copy, notes: normalizeDefects(copy, draft) };
 }
 
 /** The draft-04 to draft-07 keywords ajv evaluates, which a sibling `$ref` overrides in those drafts. */
@@ -401,58 +563,6 @@ const KEYWORDS_IGNORED_BESIDE_REF = new Set([
   'type',
   'uniqueItems',
 ]);
-
-const SCHEMA_KEYWORDS = [
-  'additionalItems',
-  'additionalProperties',
-  'contains',
-  'contentSchema',
-  'else',
-  'if',
-  'items',
-  'not',
-  'propertyNames',
-  'then',
-  'unevaluatedItems',
-  'unevaluatedProperties',
-];
-const SCHEMA_ARRAY_KEYWORDS = ['allOf', 'anyOf', 'items', 'oneOf', 'prefixItems'];
-const SCHEMA_MAP_KEYWORDS = [
-  '$defs',
-  'definitions',
-  'dependencies',
-  'dependentSchemas',
-  'patternProperties',
-  'properties',
-];
-
-/** Visits every schema object of a schema (not values such as `const`, `enum`, `default`). */
-function forEachSubschema(
-  schema: unknown,
-  visit: (schema: Record<string, unknown>, pointer: string) => void,
-  pointer = '',
-): void {
-  if (!isObject(schema)) return;
-  visit(schema, pointer);
-  for (const keyword of SCHEMA_KEYWORDS)
-    if (isObject(schema[keyword])) forEachSubschema(schema[keyword], visit, `${pointer}/${keyword}`);
-  for (const keyword of SCHEMA_ARRAY_KEYWORDS) {
-    const value = schema[keyword];
-    if (Array.isArray(value))
-      for (const [index, item] of value.entries())
-        forEachSubschema(item, visit, `${pointer}/${keyword}/${index}`);
-  }
-  for (const keyword of SCHEMA_MAP_KEYWORDS) {
-    const value = schema[keyword];
-    if (isObject(value))
-      for (const [name, item] of Object.entries(value))
-        forEachSubschema(item, visit, `${pointer}/${keyword}/${escapePointer(name)}`);
-  }
-}
-
-function isObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
 
 function toInvalidSchema(
   error: unknown,

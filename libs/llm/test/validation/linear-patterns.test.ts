@@ -145,12 +145,10 @@ describe('patterns RE2 cannot express are INVALID_SCHEMA naming their JSON point
       '/properties/q/pattern',
       /named backreference "\\k<q>"/,
     ],
-    [{ pattern: '^(?=.*\\d)\\w+$' }, '/pattern', /lookahead "\(\?="/],
-    [
-      { patternProperties: { '^(?!tmp_)\\w+$': {} } },
-      '/patternProperties/^(?!tmp_)\\w+$',
-      /lookahead "\(\?!"/,
-    ],
+    [{ pattern: '\\w+(?=\\d)' }, '/pattern', /lookahead "\(\?="/],
+    [{ patternProperties: { '(?!tmp_)\\w+$': {} } }, '/patternProperties/(?!tmp_)\\w+$', /lookahead "\(\?!"/],
+    [{ pattern: '^(?!a)b|c' }, '/pattern', /lookahead "\(\?!"/],
+    [{ pattern: '^(?!a(?=b))c' }, '/pattern', /lookahead "\(\?="/],
     [{ $defs: { price: { pattern: '(?<=\\$)\\d+' } } }, '/$defs/price/pattern', /lookbehind "\(\?<="/],
     [{ items: { pattern: '(?<!-)\\d' } }, '/items/pattern', /lookbehind "\(\?<!"/],
     [{ prefixItems: [{}, { pattern: '(a)\\1' }] }, '/prefixItems/1/pattern', /backreference/],
@@ -416,6 +414,90 @@ describe('lenient ECMA-262 patterns keep their meaning', () => {
         mismatches.push(cp);
     }
     expect(mismatches).toEqual([]);
+  });
+
+  it('`\\S` inside and outside a class, negated or not, is the Unicode-mode complement of `\\s`', () => {
+    const patterns = ['^[\\S]$', '^\\S$', '^[^\\S]$', '^[a\\S]$', '^[\\S\\s]$', '^[\\w\\S]+$', '^[\\S-]$'];
+    const compiled = patterns.map((p) => ({ p, v8: new RegExp(p, 'u'), re2: linearRegExp(p) }));
+    const mismatches: string[] = [];
+    const codePoints = [
+      ...Array.from({ length: 0x10000 }, (_, cp) => cp),
+      0x10000,
+      0x1f600,
+      0xe0020,
+      0x10ffff,
+    ];
+    for (const cp of codePoints) {
+      const char = String.fromCodePoint(cp);
+      for (const { p, v8, re2 } of compiled)
+        if (v8.test(char) !== re2.test(char)) mismatches.push(`${p} U+${cp.toString(16)}`);
+    }
+    // A surrogate pair is one character; `a` followed by white space is two.
+    for (const input of ['😀', 'a b', '\ud83d', '\u00a0', '\ufeff', '\u180e', '\u0085'])
+      for (const { p, v8, re2 } of compiled)
+        if (v8.test(input) !== re2.test(input)) mismatches.push(`${p} ${JSON.stringify(input)}`);
+    expect(mismatches).toEqual([]);
+  });
+});
+
+describe('leading lookaheads run as a conjunction of linear matches', () => {
+  // Real schemas (SchemaStore) use this form for "any name but these".
+  const patterns = [
+    '^(?!(?:meta|local)$).*$',
+    '^(?!@@)[\\w@]+$',
+    '^(?!\\.)(?!\\./).+',
+    '^(?!\\.{1,2}$)(?!.*\\/)[a-zA-Z0-9\\-\\._]+$',
+    '^(?!^lucene\\.|builtin\\.|mongodb\\.).*',
+    '^(?!io\\.papermc\\.)([a-zA-Z_$][a-zA-Z\\d_$]*\\.)*[a-zA-Z_$][a-zA-Z\\d_$]*$',
+    '^(?!relationships$|links$)\\w[-\\w_]*$',
+    '^(?=[A-Z])[a-zA-Z0-9.,;()\\s]*[^.,;!?: \\W]$',
+    '^(?=.*\\d)(?=.*[a-z])\\w{6,}$',
+    '^(?![)])[(]$',
+  ];
+  const inputs = [
+    'meta',
+    'local',
+    'metal',
+    '@@x',
+    '@x',
+    'abc',
+    '.',
+    '..',
+    './x',
+    '.x',
+    'a/b',
+    'lucene.x',
+    'builtin.y',
+    'x.lucene',
+    'io.papermc.X',
+    'org.x.Y',
+    'relationships',
+    'links',
+    'linksx',
+    'Abc',
+    'Ab.',
+    'abc123',
+    'ABC123',
+    '(',
+    ')',
+    '',
+  ];
+
+  it.each(patterns)('%s matches as V8 does', (pattern) => {
+    const v8 = new RegExp(pattern, 'u');
+    const re2 = linearRegExp(pattern);
+    expect(inputs.filter((input) => v8.test(input) !== re2.test(input))).toEqual([]);
+  });
+
+  it('compiles in a schema and validates', () => {
+    const compiler = new SchemaCompiler();
+    const compiled = compiler.compile({
+      type: 'object',
+      patternProperties: { '^(?!@@)[\\w@]+$': { type: 'string' } },
+      additionalProperties: false,
+    });
+    expect(compiled.validate({ name: 'x', '@x': 'y' })).toEqual([]);
+    expect(compiled.validate({ '@@x': 'y' })).not.toEqual([]);
   });
 });
 

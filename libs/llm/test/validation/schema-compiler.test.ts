@@ -79,8 +79,17 @@ describe('draft selection', () => {
     expect(isValid(compiler, { $schema: DRAFT04, ...schema }, 3)).toBe(false);
     expect(isValid(compiler, { $schema: DRAFT04, ...schema }, 2)).toBe(true);
     expect(isValid(compiler, { id: 'http://example.com/d4.json', ...schema }, 3)).toBe(false);
-    // The same keywords are not a valid 2020-12 schema.
-    compileError(compiler, schema);
+    // The same keywords are not a valid 2020-12 schema: without $schema they are read as draft-04,
+    // the first earlier draft that accepts them, with a note.
+    const compiled = compiler.compile(schema);
+    expect(compiled.draft).toBe('draft-04');
+    expect(compiled.notes).toEqual([
+      expect.stringMatching(
+        /^validated as draft-04: without \$schema the schema is read as 2020-12, where it is invalid/,
+      ),
+    ]);
+    expect(compiled.validate(3)).not.toEqual([]);
+    compileError(compiler, { $schema: DRAFT2020, ...schema });
   });
 
   it('draft-06: numeric exclusiveMaximum, https spelling without #', () => {

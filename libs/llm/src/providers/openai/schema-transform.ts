@@ -7,13 +7,15 @@ import {
   keepFormat,
   lowerDocument,
   measureSchema,
+  Notes,
   runTransform,
   Unsupported,
   withDefs,
   wrapNonObjectRoot,
-  type Lowered,
+  type LowerOptions,
+  type LoweringReport,
   type Profile,
-  type Schema,
+  type SchemaSize,
 } from '../../schema-transform/index.js';
 
 /**
@@ -25,6 +27,11 @@ import {
  * listed formats, numbers their bounds and `multipleOf`, arrays `minItems`/`maxItems`; `allOf`,
  * `not`, `if`/`then`/`else`, `dependent*`, `patternProperties`, `prefixItems`... are not. Limits:
  * 5,000 properties, 10 levels of nesting, 1,000 enum values, 120,000 characters of names and values.
+ *
+ * Past a limit the schema stays native where it can: objects nested deeper than the limit are sent
+ * as a string holding their JSON text (parsed by restore); the largest enums are sent as their type
+ * with the values listed in the description (the final validation checks them); a schema whose
+ * references would multiply past the subschema budget keeps its `$defs`.
  */
 export const OPENAI_FORMATS = new Set([
   'date-time',
@@ -69,18 +76,57 @@ export const OPENAI_LIMITS = {
   largeEnumLength: 15_000,
 };
 
+/** Lowerings tried before giving up: the first within the limits is sent. */
+const MAX_ATTEMPTS = 3;
+
 export function transformSchema(schema: Record<string, unknown>): SchemaTransform {
   return runTransform(schema, (doc, notes) => {
-    const lowered = withDefs(wrapNonObjectRoot(lowerDocument(doc, OPENAI_PROFILE, notes), notes));
-    checkLimits(lowered);
-    return lowered;
+    let options: LowerOptions = { maxObjectDepth: OPENAI_LIMITS.objectDepth };
+    let over = '';
+    for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
+      const own = new Notes();
+      const document = wrapNonObjectRoot(lowerDocument(doc, OPENAI_PROFILE, own, options), own);
+      const lowered = withDefs(document);
+      const size = measureSchema(lowered.schema);
+      over = overLimits(size);
+      if (!over) {
+        notes.absorb(own);
+        return lowered;
+      }
+      options = {
+        // A wrapped root adds a level.
+        maxObjectDepth:
+          (options.maxObjectDepth ?? 0) - (size.objectDepth > OPENAI_LIMITS.objectDepth ? 1 : 0),
+        listedEnums: new Set([...(options.listedEnums ?? []), ...enumsToList(document.report, size)]),
+      };
+    }
+    throw new Unsupported(over);
   });
 }
 
-function checkLimits({ schema }: Lowered): void {
-  const size = measureSchema(schema as Schema);
+function overLimits(size: SchemaSize): string {
   for (const [key, limit] of Object.entries(OPENAI_LIMITS)) {
     const value = size[key as keyof typeof OPENAI_LIMITS];
-    if (value > limit) throw new Unsupported(`${key} ${value} exceeds OpenAI's limit of ${limit}`);
+    if (value > limit) return `${key} ${value} exceeds OpenAI's limit of ${limit}`;
   }
+  return '';
+}
+
+/**
+ * The enums to send as a listed description: every string enum over the per-enum length limit,
+ * then the largest ones until the value count and the total characters are within the limits.
+ */
+function enumsToList(report: LoweringReport, size: SchemaSize): string[] {
+  const chosen: string[] = [];
+  let values = size.enumValues;
+  let characters = size.stringLength;
+  const bySize = [...report.enums].sort((a, b) => b.count - a.count || b.length - a.length);
+  for (const e of bySize) {
+    const tooLong = e.count > 250 && e.length > OPENAI_LIMITS.largeEnumLength;
+    if (!tooLong && values <= OPENAI_LIMITS.enumValues && characters <= OPENAI_LIMITS.stringLength) continue;
+    chosen.push(e.path);
+    values -= e.count;
+    characters -= e.length;
+  }
+  return chosen;
 }
