@@ -113,6 +113,72 @@ interface SinkResult extends Common {
   profiles: Record<string, ProfileSummary>;
 }
 
+interface Latency {
+  n: number;
+  p50_ms: number;
+  p90_ms: number;
+  p99_ms: number;
+  max_ms: number;
+  mean_ms: number;
+}
+interface FloorResult extends Common {
+  machine: Machine & { platformatic_kafka?: string };
+  config: {
+    kafka: { warmup: number; messages: number; rounds?: number; value_bytes: number; method: string };
+    openai?: { warmup: number; rounds?: number };
+    redis: { sequential: number; concurrency: number; duration_s: number; value_bytes: number };
+    http: { connections: number[]; warmup_s: number; duration_s: number };
+  };
+  failures: Record<string, string>;
+  kafka?: {
+    client: string;
+    variant?: string;
+    version?: string;
+    settings: Record<string, string>;
+    produce_ack: Latency;
+    one_hop: Latency;
+    two_hops?: Latency;
+    two_hops_request_leg?: Latency;
+    two_hops_reply_leg?: Latency;
+    cpu_ms_per_one_hop?: number;
+    cpu_ms_per_two_hops?: number;
+  }[];
+  redis?: {
+    settings: string;
+    value_bytes: number;
+    sequential: Latency;
+    concurrent: Latency & { concurrency: number; requests_per_s: number };
+  };
+  http?: {
+    fastify?: string;
+    route: string;
+    runs: Record<
+      string,
+      {
+        requests_per_s: number;
+        p50_ms: number;
+        p90_ms: number;
+        p99_ms: number;
+        max_ms: number;
+        cpu: CpuShare;
+      }
+    >;
+  };
+  openai?: {
+    openai?: string;
+    undici?: string;
+    node_bundled_undici?: string;
+    results: (Latency & {
+      variant: string;
+      description: string;
+      provider_latency_ms: number;
+      over_provider_p50_ms: number;
+      cpu_ms_per_call: number;
+    })[];
+  };
+  cpu: Record<string, CpuShare>;
+}
+
 function read<T>(name: string): T | undefined {
   const path = join(RESULTS_DIR, `${name}.json`);
   return existsSync(path) ? (JSON.parse(readFileSync(path, 'utf8')) as T) : undefined;
@@ -182,7 +248,7 @@ const COLORS: Record<string, string> = {
   portkey: '#2ca02c',
 };
 
-function overheadSection(result: OverheadResult, title: string): string[] {
+function overheadSection(result: OverheadResult, title: string, floors?: Floors): string[] {
   const out: string[] = [];
   const { config } = result;
   out.push(
@@ -208,14 +274,17 @@ function overheadSection(result: OverheadResult, title: string): string[] {
       );
     }
     out.push('');
+    if (floors) out.push(...floorLines(result, concurrency, floors));
   }
   const peers = Object.keys(result.ratio_ours_to_peer_p50);
+  const missFloorValue = floors ? missFloor(floors).value : undefined;
   if (result.overhead['pipeline-miss'] && peers.length > 0) {
     out.push(
-      "**Overhead side by side** (path minus direct, same round; p50 / p99 in ms; ratio = our p50 overhead ÷ the peer's)",
+      "**Overhead side by side** (path minus direct, same round; p50 / p99 in ms; ratio = our p50 overhead ÷ the peer's)" +
+        (floors ? `; floor = ${missFloor(floors).text} (\`bench:floor\`, p50)` : ''),
       '',
-      `| concurrency | ours (miss) | ${peers.map((p) => LABELS[p]).join(' | ')} | ${peers.map((p) => `ours ÷ ${p}`).join(' | ')} |`,
-      `|---|---|${peers.map(() => '---|').join('')}${peers.map(() => '---|').join('')}`,
+      `| concurrency | ours (miss) | ${floors ? 'floor of our miss overhead (p50) | ' : ''}${peers.map((p) => LABELS[p]).join(' | ')} | ${peers.map((p) => `ours ÷ ${p}`).join(' | ')} |`,
+      `|---|---|${floors ? '---|' : ''}${peers.map(() => '---|').join('')}${peers.map(() => '---|').join('')}`,
     );
     for (const concurrency of config.concurrencies) {
       const pair = (target: string) => {
@@ -223,7 +292,7 @@ function overheadSection(result: OverheadResult, title: string): string[] {
         return o ? `${signed(o.p50_ms.median)} / ${signed(o.p99_ms.median)}` : '—';
       };
       out.push(
-        `| ${concurrency} | ${pair('pipeline-miss')} | ${peers.map(pair).join(' | ')} | ${peers.map((p) => n(result.ratio_ours_to_peer_p50[p]?.[String(concurrency)], 2)).join(' | ')} |`,
+        `| ${concurrency} | ${pair('pipeline-miss')} | ${floors ? `${missFloorValue === undefined ? '—' : `+${fl(missFloorValue)}`} | ` : ''}${peers.map(pair).join(' | ')} | ${peers.map((p) => n(result.ratio_ours_to_peer_p50[p]?.[String(concurrency)], 2)).join(' | ')} |`,
       );
     }
     out.push('');
@@ -233,15 +302,18 @@ function overheadSection(result: OverheadResult, title: string): string[] {
     out.push(
       "**Where a pipeline request's time goes** (medians over runs; from request_logs: the processor's time per request and the provider call as the OpenAI SDK saw it)",
       '',
-      '| path | concurrency | end-to-end p50 | processor p50 | provider call p50 (SDK) | outside the processor (ingest-api, Kafka hops, reply) | processor besides the call | SDK call minus provider latency |',
-      '|---|---|---|---|---|---|---|---|',
+      `| path | concurrency | end-to-end p50 | processor p50 | provider call p50 (SDK) | outside the processor (ingest-api, Kafka hops, reply) |${floors ? ' its floor (bare Fastify + two Kafka hops) |' : ''} processor besides the call | SDK call minus provider latency |${floors ? ' its floor (SDK over a bare undici request) |' : ''}`,
+      `|---|---|---|---|---|---|---|---|${floors ? '---|---|' : ''}`,
     );
     for (const r of broken) {
       const total = r.summary.p50_ms.median;
       const processor = r.breakdown!.processor_ms_p50 ?? null;
       const call = r.breakdown!.provider_call_ms_p50 ?? null;
+      const outsideFloor = floors
+        ? sum([floors.fastify(r.concurrency)?.p50, floors.twoHops?.p50])
+        : undefined;
       out.push(
-        `| ${LABELS[r.target] ?? r.target} | ${r.concurrency} | ${n(total)} | ${n(processor)} | ${n(call)} | ${processor === null ? '—' : n(total - processor)} | ${processor === null ? '—' : call === null ? n(processor) : n(processor - call)} | ${call === null ? '—' : n(call - config.provider_latency_ms)} |`,
+        `| ${LABELS[r.target] ?? r.target} | ${r.concurrency} | ${n(total)} | ${n(processor)} | ${n(call)} | ${processor === null ? '—' : n(total - processor)} |${floors ? ` ${fl(outsideFloor)} |` : ''} ${processor === null ? '—' : call === null ? n(processor) : n(processor - call)} | ${call === null ? '—' : n(call - config.provider_latency_ms)} |${floors ? ` ${call === null ? '—' : fl(floors.sdk?.p50)} |` : ''}`,
       );
     }
     out.push('');
@@ -265,6 +337,233 @@ function overheadSection(result: OverheadResult, title: string): string[] {
       '',
     );
   return out;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Floors (bench/floor.ts): the figures each measured one is bounded by
+
+/** ms with the resolution that matters at its size (floors go down to tens of µs) */
+const fl = (value: number | null | undefined) =>
+  value === null || value === undefined || Number.isNaN(value)
+    ? '—'
+    : value < 1
+      ? value.toFixed(3)
+      : value < 10
+        ? value.toFixed(2)
+        : value.toFixed(1);
+
+interface Floors {
+  /** kafkajs with the apps' settings: request → responder → reply, p50 (measured; else 2 × one hop) */
+  twoHops?: { p50: number; label: string };
+  redisGet?: number;
+  /** OpenAI SDK (default fetch) p50 minus a bare undici request's p50, same provider latency */
+  sdk?: { p50: number; latency: number };
+  fastify(concurrency: number): { p50: number; at: number } | undefined;
+}
+
+function floorsOf(floor: FloorResult | undefined, providerLatency: number): Floors | undefined {
+  if (!floor) return undefined;
+  const kafkajs = floor.kafka?.find((k) => k.client === 'kafkajs' && !k.variant);
+  const twoHops = kafkajs?.two_hops
+    ? {
+        p50: kafkajs.two_hops.p50_ms,
+        label: 'two Kafka hops (kafkajs, request → consumer → reply → consumer)',
+      }
+    : kafkajs
+      ? { p50: 2 * kafkajs.one_hop.p50_ms, label: '2 × one Kafka hop (kafkajs)' }
+      : undefined;
+  const calls = floor.openai?.results ?? [];
+  const latencies = [...new Set(calls.map((r) => r.provider_latency_ms))];
+  const latency = latencies.includes(providerLatency) ? providerLatency : latencies[latencies.length - 1];
+  const sdkCall = calls.find((r) => r.variant === 'sdk-default' && r.provider_latency_ms === latency);
+  const bare = calls.find((r) => r.variant === 'undici-request' && r.provider_latency_ms === latency);
+  const http = Object.entries(floor.http?.runs ?? {})
+    .map(([c, run]) => ({ at: Number(c), p50: run.p50_ms }))
+    .sort((a, b) => a.at - b.at);
+  return {
+    twoHops,
+    redisGet: floor.redis?.sequential.p50_ms,
+    sdk:
+      sdkCall && bare && latency !== undefined ? { p50: sdkCall.p50_ms - bare.p50_ms, latency } : undefined,
+    fastify(concurrency) {
+      // the largest measured connection count not above this concurrency (a lower bound of it)
+      const below = http.filter((run) => run.at <= concurrency);
+      return below[below.length - 1] ?? http[0];
+    },
+  };
+}
+
+const sum = (parts: (number | undefined)[]) =>
+  parts.some((part) => part === undefined) ? undefined : parts.reduce<number>((a, b) => a + b!, 0);
+
+/** The cache-hit p50 floor: bare Fastify at this concurrency + one Redis GET + two Kafka hops. */
+function hitFloor(floors: Floors, concurrency: number) {
+  const http = floors.fastify(concurrency);
+  return {
+    value: sum([http?.p50, floors.redisGet, floors.twoHops?.p50]),
+    text:
+      `bare Fastify ${fl(http?.p50)}${http && http.at !== concurrency ? ` (measured at ${http.at} connections)` : ''} + ` +
+      `Redis GET ${fl(floors.redisGet)} + ${floors.twoHops?.label ?? 'two Kafka hops'} ${fl(floors.twoHops?.p50)}`,
+  };
+}
+
+/** The cache-miss overhead floor: two Kafka hops + one Redis GET + the OpenAI SDK over a bare HTTP client. */
+function missFloor(floors: Floors) {
+  return {
+    value: sum([floors.twoHops?.p50, floors.redisGet, floors.sdk?.p50]),
+    text:
+      `${floors.twoHops?.label ?? 'two Kafka hops'} ${fl(floors.twoHops?.p50)} + Redis GET ${fl(floors.redisGet)} + ` +
+      `OpenAI SDK over a bare undici request ${fl(floors.sdk?.p50)}${floors.sdk ? ` (provider at ${floors.sdk.latency} ms)` : ''}`,
+  };
+}
+
+/** kafkajs-maxwait-10 → "maxWaitTimeInMs 10, diagnostic" */
+const variantLabel = (variant: string) => {
+  const ms = /^kafkajs-maxwait-(\d+)$/.exec(variant)?.[1];
+  const partitions = /^kafkajs-partitions-(\d+)$/.exec(variant)?.[1];
+  return ms
+    ? `maxWaitTimeInMs ${ms}, diagnostic`
+    : partitions
+      ? `topics of ${partitions} partitions, diagnostic`
+      : variant;
+};
+
+function floorSection(floor: FloorResult): string[] {
+  const out: string[] = [
+    context('Run', floor),
+    '',
+    `What the other figures are bounded by on this machine, one client at a time unless stated: ${floor.config.kafka.method}. Latencies in ms (µs resolution, every sample kept, nearest-rank percentiles).`,
+    '',
+  ];
+  const kafka = floor.kafka ?? [];
+  const openaiCalls = floor.openai?.results ?? [];
+  const summary: string[] = [];
+  for (const k of kafka) {
+    const name = `${k.client}${k.variant ? ` (${variantLabel(k.variant)})` : k.client === 'kafkajs' ? " (the apps' settings)" : ''}`;
+    summary.push(
+      `| Kafka one hop (produce → consumed), ${name} | ${fl(k.one_hop.p50_ms)} | ${fl(k.one_hop.p99_ms)} |`,
+    );
+    if (k.two_hops)
+      summary.push(
+        `| Kafka two hops (request → consumer → reply → consumer), ${name} | ${fl(k.two_hops.p50_ms)} | ${fl(k.two_hops.p99_ms)} |`,
+      );
+  }
+  if (floor.redis)
+    summary.push(
+      `| Redis GET, sequential (ioredis) | ${fl(floor.redis.sequential.p50_ms)} | ${fl(floor.redis.sequential.p99_ms)} |`,
+    );
+  for (const [c, run] of Object.entries(floor.http?.runs ?? {}))
+    summary.push(
+      `| bare Fastify route, ${c} connection${c === '1' ? '' : 's'} (${n(run.requests_per_s, 0)} req/s) | ${fl(run.p50_ms)} | ${fl(run.p99_ms)} |`,
+    );
+  for (const r of openaiCalls.filter((r) => r.variant === 'sdk-default' || r.variant === 'undici-request'))
+    summary.push(
+      `| provider call at ${r.provider_latency_ms} ms, ${r.variant === 'sdk-default' ? 'OpenAI SDK (default fetch)' : 'bare undici request'}: time over the provider's latency | ${fl(r.over_provider_p50_ms)} | ${fl(r.p99_ms - r.provider_latency_ms)} |`,
+    );
+  if (summary.length) out.push('**Floors**', '', '| floor | p50 | p99 |', '|---|---|---|', ...summary, '');
+
+  if (kafka.length) {
+    out.push(
+      `**Kafka round trip on the local broker** (${floor.config.kafka.messages} records after ${floor.config.kafka.warmup} warm-up${floor.config.kafka.rounds ? `, in ${floor.config.kafka.rounds} rounds interleaved across the clients` : ''}, value ${floor.config.kafka.value_bytes} bytes, topics of one partition, acks=all, idempotent producers)`,
+      '',
+      '| client | produce → ack p50 / p99 | one hop p50 | p90 | p99 | max | two hops p50 | p90 | p99 | max | request leg p50 | reply leg p50 | client CPU ms per one hop / two hops | CPU cores, all clients (bench, kafka; other) |',
+      '|---|---|---|---|---|---|---|---|---|---|---|---|---|---|',
+    );
+    for (const k of kafka) {
+      const cpu = floor.cpu?.kafka;
+      out.push(
+        `| ${k.client} ${k.version ?? ''}${k.variant ? ` (${variantLabel(k.variant)})` : ''} | ${fl(k.produce_ack.p50_ms)} / ${fl(k.produce_ack.p99_ms)} | **${fl(k.one_hop.p50_ms)}** | ${fl(k.one_hop.p90_ms)} | ${fl(k.one_hop.p99_ms)} | ${fl(k.one_hop.max_ms)} | ` +
+          `**${fl(k.two_hops?.p50_ms)}** | ${fl(k.two_hops?.p90_ms)} | ${fl(k.two_hops?.p99_ms)} | ${fl(k.two_hops?.max_ms)} | ${fl(k.two_hops_request_leg?.p50_ms)} | ${fl(k.two_hops_reply_leg?.p50_ms)} | ${fl(k.cpu_ms_per_one_hop)} / ${fl(k.cpu_ms_per_two_hops)} | ` +
+          `${cpu ? `${n(cpu.cores.bench, 2)}, ${n(cpu.cores.kafka, 2)}; ${n(cpu.other_cores, 2)}` : '—'} |`,
+      );
+    }
+    out.push('', 'Settings:', '');
+    for (const k of kafka)
+      for (const [part, text] of Object.entries(k.settings)) {
+        // a diagnostic variant differs from its client's main run only in its override
+        if (k.variant && !part.endsWith('override')) continue;
+        out.push(
+          `- ${k.client}${k.variant ? ` (${variantLabel(k.variant)})` : ''}, ${part.replace(/_/g, ' ')}: ${text}`,
+        );
+      }
+    out.push('');
+  }
+  if (floor.redis) {
+    const r = floor.redis;
+    out.push(
+      `**Redis GET** (${r.value_bytes}-byte value; ${r.settings})`,
+      '',
+      '| callers | GET/s | p50 | p90 | p99 | max |',
+      '|---|---|---|---|---|---|',
+      `| 1 (sequential, ${r.sequential.n} GETs) | ${n(1000 / r.sequential.mean_ms, 0)} | ${fl(r.sequential.p50_ms)} | ${fl(r.sequential.p90_ms)} | ${fl(r.sequential.p99_ms)} | ${fl(r.sequential.max_ms)} |`,
+      `| ${r.concurrent.concurrency} | ${n(r.concurrent.requests_per_s, 0)} | ${fl(r.concurrent.p50_ms)} | ${fl(r.concurrent.p90_ms)} | ${fl(r.concurrent.p99_ms)} | ${fl(r.concurrent.max_ms)} |`,
+      '',
+    );
+  }
+  if (floor.http) {
+    out.push(
+      `**Bare Fastify** ${floor.http.fastify ?? ''} (${floor.http.route}), autocannon closed loop, ${floor.config.http.duration_s} s after ${floor.config.http.warmup_s} s warm-up`,
+      '',
+      '| connections | req/s | p50 | p90 | p99 | max | CPU cores (fastify, load generator; other) |',
+      '|---|---|---|---|---|---|---|',
+      ...Object.entries(floor.http.runs).map(
+        ([c, run]) =>
+          `| ${c} | ${n(run.requests_per_s, 0)} | ${fl(run.p50_ms)} | ${fl(run.p90_ms)} | ${fl(run.p99_ms)} | ${fl(run.max_ms)} | ${n(run.cpu.cores.fastify, 2)}, ${n(run.cpu.cores['load-generator'], 2)}; ${n(run.cpu.other_cores, 2)} |`,
+      ),
+      '',
+    );
+  }
+  if (openaiCalls.length) {
+    const o = floor.openai!;
+    out.push(
+      `**Provider call, one client** (the fake provider in its own process; ${floor.config.openai ? `${floor.config.openai.warmup} warm-up calls per client, then the calls in ${floor.config.openai.rounds ?? 1} rounds interleaved across the clients; ` : ''}openai ${o.openai ?? '?'}, undici ${o.undici ?? '?'} from npm, Node's bundled undici ${o.node_bundled_undici ?? '?'}; CPU = this process's user + system time per call)`,
+      '',
+      '| client | provider latency | p50 | p90 | p99 | max | p50 over the provider | CPU ms per call |',
+      '|---|---|---|---|---|---|---|---|',
+      ...openaiCalls.map(
+        (r) =>
+          `| ${r.variant} | ${r.provider_latency_ms} | ${fl(r.p50_ms)} | ${fl(r.p90_ms)} | ${fl(r.p99_ms)} | ${fl(r.max_ms)} | ${fl(r.over_provider_p50_ms)} | **${fl(r.cpu_ms_per_call)}** |`,
+      ),
+      '',
+      ...[...new Map(openaiCalls.map((r) => [r.variant, r.description])).entries()].map(
+        ([variant, description]) => `- ${variant}: ${description}`,
+      ),
+      '',
+    );
+  }
+  const failures = Object.entries(floor.failures ?? {});
+  if (failures.length) {
+    out.push('Failed parts of this run:', '');
+    for (const [name, message] of failures)
+      out.push(`- **${name}**: \`${message.split('\n')[0]!.slice(0, 400)}\``);
+    out.push('');
+  }
+  return out;
+}
+
+/** Under a concurrency table: what our p50s are bounded by (bench:floor) and how far above it they are. */
+function floorLines(result: OverheadResult, concurrency: number, floors: Floors): string[] {
+  const row = (target: string) =>
+    result.results.find((r) => r.target === target && r.concurrency === concurrency);
+  const hit = row('pipeline-hit');
+  const missOverhead = result.overhead['pipeline-miss']?.[String(concurrency)]?.p50_ms.median;
+  const parts: string[] = [];
+  if (hit) {
+    const floor = hitFloor(floors, concurrency);
+    const ours = hit.summary.p50_ms.median;
+    parts.push(
+      `cache hit p50 ${n(ours)} vs. floor **${fl(floor.value)}** = ${floor.text}` +
+        (floor.value ? ` (${(ours / floor.value).toFixed(1)}× the floor)` : ''),
+    );
+  }
+  if (missOverhead !== undefined) {
+    const floor = missFloor(floors);
+    parts.push(
+      `cache-miss overhead p50 ${signed(missOverhead)} vs. floor **${floor.value === undefined ? '—' : `+${fl(floor.value)}`}** = ${floor.text}` +
+        (floor.value ? ` (${(missOverhead / floor.value).toFixed(1)}× the floor)` : ''),
+    );
+  }
+  return parts.length ? [`Floors (\`bench:floor\`, p50, ms): ${parts.join('; ')}.`, ''] : [];
 }
 
 function chart(result: OverheadResult): string | undefined {
@@ -299,12 +598,14 @@ const peers = read<OverheadResult>('peers');
 const kafka = read<KafkaResult>('kafka');
 const slow = read<SlowResult>('slow');
 const sink = read<SinkResult>('sink');
+const floor = read<FloorResult>('floor');
 
+if (floor) lines.push('### Floors (`npm run bench:floor`)', '', ...floorSection(floor));
 if (overhead) {
   lines.push(
     '### 1. Pipeline overhead (`npm run bench:overhead`), with the peers in the same run',
     '',
-    ...overheadSection(overhead, 'Run'),
+    ...overheadSection(overhead, 'Run', floorsOf(floor, overhead.config.provider_latency_ms)),
   );
   const svg = chart(overhead);
   if (svg) {
