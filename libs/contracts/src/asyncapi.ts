@@ -54,6 +54,14 @@ const REPLY_HEADERS: Record<string, Json> = {
   ),
 };
 
+const REQUEST_HEADERS: Record<string, Json> = {
+  ...REPLY_HEADERS,
+  [HEADERS.cacheChecked]: str(
+    'set to miss by ingest-api when it found nothing in the response cache just before producing: the processor then skips its own lookup (a producer may leave it out)',
+    { enum: ['miss'] },
+  ),
+};
+
 const DLQ_HEADER_SCHEMAS: Record<string, Json> = {
   [DLQ_HEADERS.reason]: str('why the record was refused, in words'),
   [DLQ_HEADERS.errorCode]: str('why the record was refused, as a code', { enum: [...DLQ_ERROR_CODES] }),
@@ -154,7 +162,7 @@ function messages(): Record<string, Json> {
       name: 'PromptRequest',
       title: 'Prompt request',
       summary: 'A prompt to answer with structured output.',
-      headers: headers(REPLY_HEADERS, [HEADERS.correlationId]),
+      headers: headers(REQUEST_HEADERS, [HEADERS.correlationId]),
       payload: { $ref: '#/components/schemas/PromptRequest' },
       correlationId: { location: `$message.header#/${HEADERS.correlationId}` },
     },

@@ -38,7 +38,7 @@ export class PipelineClient {
   /** Resolves once the request is durably on the requests topic (acks=all). */
   async submit(
     request: PromptRequestMessage,
-    options: { awaitReply: boolean },
+    options: { awaitReply: boolean; cacheMissed?: boolean },
     key = workKey(request),
   ): Promise<void> {
     const reply = options.awaitReply ? this.options.replies.replyAddress : undefined;
@@ -52,6 +52,7 @@ export class PipelineClient {
           [HEADERS.contentType]: JSON_CONTENT_TYPE,
           [HEADERS.replyTopic]: reply?.topic,
           [HEADERS.replyPartition]: reply?.partition,
+          [HEADERS.cacheChecked]: options.cacheMissed ? 'miss' : undefined,
         }),
       },
       { timeoutMs: this.produceTimeoutMs },
@@ -63,9 +64,10 @@ export class PipelineClient {
     const key = workKey(request);
     const cached = await this.options.cached?.answer(request, key);
     if (cached) return this.publishCached(cached);
+    const cacheMissed = this.options.cached !== undefined && !request.options?.bypass_cache;
     const reply = this.options.replies.waitFor(request.request_id, timeoutMs);
     try {
-      await this.submit(request, { awaitReply: true }, key);
+      await this.submit(request, { awaitReply: true, cacheMissed }, key);
     } catch {
       this.options.replies.cancel(request.request_id);
       throw unavailable();

@@ -69,7 +69,8 @@ export class RequestProcessor {
   async handle(record: ConsumedRecord<PipelineRequest>): Promise<void> {
     const started = performance.now();
     const { request, reply } = record.value;
-    const result = await this.resultFor(request, started);
+    const cacheMissed = record.headers[HEADERS.cacheChecked] === 'miss';
+    const result = await this.resultFor(request, started, cacheMissed);
     this.deps.metrics.requests.inc({ status: result.status, code: result.error?.code ?? 'OK' });
     this.deps.metrics.duration.observe({ status: result.status }, (performance.now() - started) / 1000);
     await this.publish(result, record.headers[HEADERS.traceparent], reply);
@@ -126,7 +127,11 @@ export class RequestProcessor {
     }
   }
 
-  private async resultFor(request: PromptRequestMessage, started: number): Promise<ResultMessage> {
+  private async resultFor(
+    request: PromptRequestMessage,
+    started: number,
+    cacheMissed = false,
+  ): Promise<ResultMessage> {
     const options = optionsOf(request);
     const redaction = redactionOf(request, options);
     if (redaction && Object.keys(redaction.counts).length > 0) {
@@ -139,7 +144,7 @@ export class RequestProcessor {
     const prompt = redaction?.text ?? request.prompt;
     try {
       const deadline = await this.admit(request, options);
-      const answer = await this.answer(request, options, prompt, redaction, deadline);
+      const answer = await this.answer(request, options, prompt, redaction, deadline, cacheMissed);
       return resultOf(request, prompt, { status: 'succeeded', ...answer }, started);
     } catch (error) {
       const serviceError =
@@ -185,13 +190,15 @@ export class RequestProcessor {
     prompt: string,
     redaction: Redaction | undefined,
     deadline: number,
+    cacheMissed: boolean,
   ): Promise<Answer> {
     if (options.bypass_cache) {
       const generated = await this.generate(request, options, prompt, redaction, deadline);
       return { output: { ...generated.output, cached: false }, attempts: generated.attempts };
     }
     const key = workKey(request);
-    if (!this.flights.has(key)) {
+    // Not looked up again when ingest-api just missed (cache-checked: miss): one GET per request.
+    if (!cacheMissed && !this.flights.has(key)) {
       const cached = await this.lookupCache(key);
       if (cached) return { output: { ...cached.output, cached: true }, attempts: [] };
     }

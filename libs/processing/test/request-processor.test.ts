@@ -33,6 +33,8 @@ import {
 import { decodePipelineRequest, type PipelineRequest } from '../src/pipeline-request.js';
 import { ProcessorMetrics } from '../src/processor-metrics.js';
 import { RequestProcessor } from '../src/request-processor.js';
+import { AnswerCache, type CachedAnswer } from '../src/answer-cache.js';
+import type { ResponseCache } from '@sps/cache';
 
 const topics = topicNames('test.');
 const REPLIES = { topic: topics.replies, partitions: 12 };
@@ -70,7 +72,28 @@ class ScriptedModel implements LanguageModel {
   }
 }
 
-function setup(answer: (call: number) => string = () => '{"total": 42}') {
+/** The response cache's contract over a Map (the real one is tested against Redis). */
+function memoryCache() {
+  const entries = new Map<string, CachedAnswer>();
+  const gets: string[] = [];
+  const cache = {
+    async get(key: string) {
+      gets.push(key);
+      const value = entries.get(key);
+      return value ? { status: 'hit' as const, value } : { status: 'miss' as const };
+    },
+    async set(key: string, value: CachedAnswer) {
+      entries.set(key, value);
+      return true;
+    },
+  } as unknown as ResponseCache<CachedAnswer>;
+  return { cache, entries, gets };
+}
+
+function setup(
+  answer: (call: number) => string = () => '{"total": 42}',
+  cache?: ResponseCache<CachedAnswer>,
+) {
   const model = new ScriptedModel(answer);
   const router = new ProviderRouter([new ResilientProvider(model, DEFAULT_RESILIENCE)], DEFAULT_PRICES);
   const producer = new FakeProducer();
@@ -79,7 +102,7 @@ function setup(answer: (call: number) => string = () => '{"total": 42}') {
   const processor = new RequestProcessor({
     engine: new StructuredOutputEngine({ router, prices: DEFAULT_PRICES, maxAttemptsPerProvider: 2 }),
     schemas: new SchemaCompiler(),
-    cache: undefined,
+    cache: cache && new AnswerCache(cache, 'processor', metrics.cache),
     cancellations: undefined,
     producer: batching,
     topics,
@@ -230,6 +253,24 @@ describe('RequestProcessor.handle', () => {
     const counted = (await metrics.requests.get()).values;
     expect(counted).toEqual([
       expect.objectContaining({ labels: { status: 'failed', code: 'VALIDATION_FAILED' }, value: 1 }),
+    ]);
+  });
+
+  it('answers repeated work from the cache, and skips the lookup ingest-api just missed', async () => {
+    const { cache, entries, gets } = memoryCache();
+    const { model, producer, processor, metrics } = setup(undefined, cache);
+    const first = promptRequest();
+    // ingest-api looked the work up and missed: no second GET, but the answer is stored.
+    await processor.handle(consumed(first, { [HEADERS.cacheChecked]: 'miss' }));
+    expect(gets).toEqual([]);
+    expect(entries.size).toBe(1);
+    // A Kafka-native twin (no header) is looked up and answered from the cache.
+    await processor.handle(consumed({ ...first, request_id: randomUUID() }));
+    expect(gets).toHaveLength(1);
+    expect(model.calls).toHaveLength(1);
+    expect(producer.sentTo(topics.results).map((r) => parse(r).output?.cached)).toEqual([false, true]);
+    expect((await metrics.cache.get()).values.map((v) => [v.labels, v.value])).toEqual([
+      [{ stage: 'processor', outcome: 'hit' }, 1],
     ]);
   });
 
