@@ -27,7 +27,11 @@ export class ResponseCache<T> {
   /** Stores a value, filed under each index so that it can be purged by index later. */
   async set(key: string, value: T, ttlSeconds: number, indexes: string[] = []): Promise<boolean> {
     try {
-      const pipeline = this.redis.multi().set(this.namespace + key, JSON.stringify(value), 'EX', ttlSeconds);
+      // A pipeline, not MULTI: one round trip either way, and the index entries need no atomicity
+      // (an index naming a key that expired, or a key missing from an index, is harmless).
+      const pipeline = this.redis
+        .pipeline()
+        .set(this.namespace + key, JSON.stringify(value), 'EX', ttlSeconds);
       for (const index of indexes)
         pipeline.sadd(this.indexKey(index), key).expire(this.indexKey(index), MAX_TTL_SECONDS);
       await pipeline.exec();

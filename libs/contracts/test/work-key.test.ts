@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { jobItemRequestId, nameBasedUuid } from '../src/index.js';
+import { canonicalJson, jobItemRequestId, nameBasedUuid } from '../src/index.js';
 
 const UUID_V8 = /^[0-9a-f]{8}-[0-9a-f]{4}-8[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
 const JOB = '6f1c2a4e-93b1-4d57-a0c2-1f2e3d4c5b6a';
@@ -37,5 +37,22 @@ describe('jobItemRequestId', () => {
   it('nameBasedUuid is a valid v8 UUID for any name', () => {
     for (const name of ['', 'a', 'job:completed', '😀'.repeat(100)])
       expect(nameBasedUuid(name)).toMatch(UUID_V8);
+  });
+
+  it('canonicalJson sorts keys by UTF-16 code units, drops undefined members, keeps array holes as null', () => {
+    expect(
+      canonicalJson({
+        z: undefined,
+        é: 1,
+        e: 2,
+        E: 3,
+        '\u{1F600}': 4,
+        '\uFFFF': 5,
+        a: { y: [true, undefined], x: 'q"' },
+      }),
+    ).toBe('{"E":3,"a":{"x":"q\\"","y":[true,null]},"e":2,"é":1,"\u{1F600}":4,"\uFFFF":5}');
+    expect(canonicalJson({ b: [1, { d: 1, c: 2 }], a: null })).toBe(
+      canonicalJson({ a: null, b: [1, { c: 2, d: 1 }] }),
+    );
   });
 });
