@@ -4,6 +4,8 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { compileContract, ResultMessage } from '@sps/contracts';
+import { createDatabase, migrateToLatest } from '@sps/db';
+import { sql } from 'kysely';
 import { createProducer } from '@sps/kafka';
 import { summariseProfile, type ProfileSummary } from './lib/cpuprofile.js';
 import {
@@ -32,8 +34,9 @@ import {
 const CONFIG = {
   /**
    * 24,000 rows = about 2,000 per partition: a fresh sink fetches a partition's whole backlog as one
-   * batch (up to maxBytesPerPartition, 4 MiB), and one insert of more than 2,520 rows (26 columns each)
-   * exceeds Postgres's 65,535 bind parameters; see `backlog_rows`.
+   * batch (up to maxBytesPerPartition, 4 MiB) and stores it in one statement (one bind parameter per
+   * column, whatever the row count; before issue 12 a multi-row VALUES of 25 parameters a row, which
+   * had to be cut in slices under Postgres's 65,535); `backlog_rows` shows a larger batch.
    */
   rows: Number(process.env.BENCH_SINK_ROWS ?? 24_000),
   /** one more run with this many rows (about 4,200 per partition), to show what a larger backlog does */
@@ -43,11 +46,40 @@ const CONFIG = {
   runs: Number(process.env.BENCH_SINK_RUNS ?? 3),
   timeout_s: Number(process.env.BENCH_SINK_TIMEOUT_S ?? 600),
   profile_rows: Number(process.env.BENCH_SINK_PROFILE_ROWS ?? 20_000),
+  /**
+   * A database of its own on the stack's Postgres (created and migrated when missing, kept
+   * afterwards) instead of the shared one: for comparing schema changes, e.g. an index dropped there
+   * by hand, without touching the shared database. Unset: the shared database.
+   */
+  database: process.env.BENCH_SINK_DATABASE || undefined,
   result:
     'a succeeded ResultMessage with a 4-field JSON output and one provider attempt (about 900 bytes), keyed by request id',
   app_settings:
     'one sink, defaults (DATABASE_POOL_SIZE 10, partitionsConsumedConcurrently 3, maxBytesPerPartition 4 MiB), 12 partitions',
 };
+
+/** The URL of database `name` on the server of `url`, created (and migrated) if missing. */
+async function ownDatabase(url: string, name: string): Promise<string> {
+  if (!/^[a-z_][a-z0-9_]*$/.test(name)) throw new Error(`BENCH_SINK_DATABASE: not a plain name: ${name}`);
+  const own = new URL(url);
+  own.pathname = `/${name}`;
+  const shared = createDatabase({ url, poolSize: 1 });
+  try {
+    const { rows } = await sql<{
+      n: number;
+    }>`select count(*)::int as n from pg_database where datname = ${name}`.execute(shared);
+    if (rows[0]!.n === 0) await sql`create database ${sql.id(name)}`.execute(shared);
+  } finally {
+    await shared.destroy();
+  }
+  const db = createDatabase({ url: own.toString(), poolSize: 1 });
+  try {
+    await migrateToLatest(db);
+  } finally {
+    await db.destroy();
+  }
+  return own.toString();
+}
 
 function resultMessage(tenantId: string, i: number): ResultMessage {
   const prompt = `Extract key details from Invoice #${100000 + i}, Date: 2025-01-15, Amount: $1,250.00`;
@@ -102,6 +134,7 @@ interface Run {
 }
 
 const stack = ensureStack();
+if (CONFIG.database) stack.DATABASE_URL = await ownDatabase(stack.DATABASE_URL, CONFIG.database);
 const quiet = await waitForQuietMachine();
 const machine = machineInfo(stack);
 const started = new Date();

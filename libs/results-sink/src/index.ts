@@ -9,3 +9,13 @@ export {
   type JobOutcomeDeps,
   type JobSweeperOptions,
 } from './job-outcomes.js';
+export {
+  arrayLiteral,
+  insertParameters,
+  insertResults,
+  requestLogRow,
+  REQUEST_LOG_COLUMNS,
+  type Cell,
+  type RequestLogColumn,
+  type RequestLogRow,
+} from './insert-results.js';

@@ -1,7 +1,8 @@
 import { context, type Context } from '@opentelemetry/api';
 import type { ResultMessage } from '@sps/contracts';
-import { insertResults, recordJobProgress, type Database } from '@sps/db';
+import { recordJobProgress, type Database } from '@sps/db';
 import { classifyError, type ErrorClass } from '@sps/kafka';
+import { insertResults } from './insert-results.js';
 import { emitJobOutcomes, type JobOutcomeDeps } from './job-outcomes.js';
 
 export interface StoreResultsDeps {
