@@ -45,7 +45,10 @@ export interface RequestProcessorDeps {
   metrics: ProcessorMetrics;
 }
 
-type Answer = Pick<ResultMessage, 'output' | 'attempts'>;
+type Answer = Pick<ResultMessage, 'output' | 'attempts'> & {
+  /** Settles once this request's answer is in the cache (it publishes without waiting for that). */
+  landed?: Promise<void>;
+};
 type Generated = CachedAnswer & { attempts: ProviderAttempt[] };
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
@@ -70,10 +73,11 @@ export class RequestProcessor {
     const started = performance.now();
     const { request, reply } = record.value;
     const cacheMissed = record.headers[HEADERS.cacheChecked] === 'miss';
-    const result = await this.resultFor(request, started, cacheMissed);
+    const { result, landed } = await this.resultFor(request, started, cacheMissed);
     this.deps.metrics.requests.inc({ status: result.status, code: result.error?.code ?? 'OK' });
     this.deps.metrics.duration.observe({ status: result.status }, (performance.now() - started) / 1000);
-    await this.publish(result, record.headers[HEADERS.traceparent], reply);
+    // The cache write and the result's produce overlap; the offset waits for both.
+    await Promise.all([this.publish(result, record.headers[HEADERS.traceparent], reply), landed]);
   }
 
   /**
@@ -131,7 +135,7 @@ export class RequestProcessor {
     request: PromptRequestMessage,
     started: number,
     cacheMissed = false,
-  ): Promise<ResultMessage> {
+  ): Promise<{ result: ResultMessage; landed?: Promise<void> }> {
     const options = optionsOf(request);
     const redaction = redactionOf(request, options);
     if (redaction && Object.keys(redaction.counts).length > 0) {
@@ -144,8 +148,15 @@ export class RequestProcessor {
     const prompt = redaction?.text ?? request.prompt;
     try {
       const deadline = await this.admit(request, options);
-      const answer = await this.answer(request, options, prompt, redaction, deadline, cacheMissed);
-      return resultOf(request, prompt, { status: 'succeeded', ...answer }, started);
+      const { landed, ...answer } = await this.answer(
+        request,
+        options,
+        prompt,
+        redaction,
+        deadline,
+        cacheMissed,
+      );
+      return { result: resultOf(request, prompt, { status: 'succeeded', ...answer }, started), landed };
     } catch (error) {
       const serviceError =
         error instanceof ServiceError
@@ -159,12 +170,14 @@ export class RequestProcessor {
         message: serviceError.message,
         ...(Object.keys(details).length ? { details } : {}),
       };
-      return resultOf(
-        request,
-        prompt,
-        { status: 'failed', error: failure, attempts: Array.isArray(attempts) ? attempts : [] },
-        started,
-      );
+      return {
+        result: resultOf(
+          request,
+          prompt,
+          { status: 'failed', error: failure, attempts: Array.isArray(attempts) ? attempts : [] },
+          started,
+        ),
+      };
     }
   }
 
@@ -202,13 +215,25 @@ export class RequestProcessor {
       const cached = await this.lookupCache(key);
       if (cached) return { output: { ...cached.output, cached: true }, attempts: [] };
     }
-    const { value, shared } = await this.flights.do(key, async () => {
-      const generated = await this.generate(request, options, prompt, redaction, deadline);
+    let generating: Promise<Generated> | undefined;
+    const flight = this.flights.do(key, async () => {
+      generating = this.generate(request, options, prompt, redaction, deadline);
+      const generated = await generating;
       // Cached before the flight lands: a duplicate arriving in between finds one or the other.
       await this.deps.cache?.store(request, key, { output: generated.output }, options.cache_ttl);
       return generated;
     });
-    if (!shared) return { output: { ...value.output, cached: false }, attempts: value.attempts };
+    // `generating` is set in the same synchronous step iff this request runs the work (the flight
+    // was not under way): it answers as soon as the answer exists, while the cache write finishes.
+    if (generating) {
+      const landed = flight.then(
+        () => undefined,
+        () => undefined, // the failure is this request's own, thrown just below
+      );
+      const generated = await generating;
+      return { output: { ...generated.output, cached: false }, attempts: generated.attempts, landed };
+    }
+    const { value } = await flight;
     this.deps.metrics.cache.inc({ stage: 'processor', outcome: 'coalesced' });
     return { output: { ...value.output, cached: true }, attempts: [] };
   }
