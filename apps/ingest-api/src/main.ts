@@ -1,6 +1,6 @@
 import { Type } from '@sinclair/typebox';
 import { CommonConfig, DatabaseConfig, KafkaConfig, RedisConfig, loadConfig } from '@sps/config';
-import { buildServer, JobPublicationResumer, PipelineClient } from '@sps/http-api';
+import { buildServer, JobPublicationResumer, PipelineClient, providerCatalog } from '@sps/http-api';
 import { SchemaCompiler } from '@sps/llm';
 import { BatchingProducer, ReplyListener, kafkaHealthProbe } from '@sps/kafka';
 import { ResponseCache } from '@sps/cache';
@@ -72,6 +72,8 @@ await bootService(
       version: process.env.npm_package_version ?? '0.1.0',
       webhookAllowlist: config.WEBHOOK_ALLOWLIST.split(',').filter(Boolean),
       schemaCompiler: new SchemaCompiler(),
+      // The same provider settings the processors read (LLM_PROVIDERS, *_MODEL): what `model` may name.
+      providers: providerCatalog(process.env),
       pipeline,
       // /v1/health/ready: Kafka and Postgres are required; without Redis the API still serves
       // (rate limits fall back to memory), so it is optional: down means degraded, still ready.

@@ -18,3 +18,4 @@ export {
 export * from './repositories/jobs.js';
 export * from './repositories/schemas.js';
 export * from './repositories/templates.js';
+export * from './repositories/request-history.js';

@@ -10,3 +10,4 @@ export {
   type JobPublisherDeps,
   type PublishableJob,
 } from './job-publisher.js';
+export { providerCatalog, type ProviderCatalog } from './routes/models.js';

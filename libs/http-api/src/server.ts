@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import Fastify from 'fastify';
+import Fastify, { LogController } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { JobCancellations, ResponseCache } from '@sps/cache';
 import type { Database } from '@sps/db';
@@ -14,11 +14,14 @@ import { authentication } from './plugins/authentication.js';
 import { errorEnvelope } from './plugins/error-envelope.js';
 import { httpMetrics } from './plugins/http-metrics.js';
 import { openapi } from './plugins/openapi.js';
+import { playground } from './plugins/playground.js';
 import { rateLimit } from './plugins/rate-limit.js';
 import { requestIdFrom, requestIdHeader } from './plugins/request-id.js';
 import { textHygiene } from './plugins/text-hygiene.js';
 import { httpTracing } from './plugins/tracing.js';
 import { analyzeRoutes } from './routes/analyze.js';
+import { chatCompletionRoutes } from './routes/chat-completions.js';
+import { modelRoutes, type ProviderCatalog } from './routes/models.js';
 import { batchRoutes } from './routes/batch.js';
 import { jobRoutes } from './routes/jobs.js';
 import { schemaRoutes } from './routes/schemas.js';
@@ -27,6 +30,7 @@ import { cacheRoutes } from './routes/cache.js';
 import { healthRoutes, type DependencyCheck } from './routes/health.js';
 import { asyncapiRoutes } from './routes/asyncapi.js';
 import { requestRoutes } from './routes/requests.js';
+import { usageRoutes } from './routes/usage.js';
 import { StructuredResponse } from './schemas/analyze.js';
 import { ErrorEnvelope } from './schemas/errors.js';
 import { validatorCompiler } from './validator-compiler.js';
@@ -43,6 +47,8 @@ export interface ServerDeps {
   /** Webhook hosts allowed although private (tests, internal receivers). */
   webhookAllowlist?: string[];
   schemaCompiler: SchemaCompiler;
+  /** The providers and models the processors are configured with (default: read from the environment). */
+  providers?: ProviderCatalog;
 }
 
 /** The ingest API: one plugin per concern; route schemas drive validation, serialisation and OpenAPI. */
@@ -51,7 +57,7 @@ export async function buildServer(deps: ServerDeps) {
     loggerInstance: deps.logger,
     bodyLimit: deps.bodyLimitBytes ?? 256 * 1024,
     requestIdHeader: false,
-    disableRequestLogging: true, // see plugins/access-log.ts
+    logController: new LogController({ disableRequestLogging: true }), // see plugins/access-log.ts
     // Path parameters up to 1 KiB: a 128-character registry name percent-encoded fits, and longer
     // ones reach validation (a 400 naming the field) instead of the router's 404.
     routerOptions: { maxParamLength: 1024 },
@@ -70,12 +76,20 @@ export async function buildServer(deps: ServerDeps) {
   await app.register(httpMetrics, { registry: deps.registry });
   await app.register(healthRoutes, { version: deps.version, checks: deps.healthChecks });
   await app.register(asyncapiRoutes, { version: deps.version });
+  await app.register(playground); // static page; its API calls carry the key the user enters
   // Everything below needs an API key and counts against its rate limit.
   await app.register(async (api) => {
     await api.register(authentication, { db: deps.db });
     await api.register(rateLimit, { redis: deps.redis });
     await api.register(admission, { db: deps.db }); // what analyze, batch and jobs queue
     await api.register(analyzeRoutes, { pipeline: deps.pipeline, db: deps.db });
+    // OpenAI-compatible: POST /v1/chat/completions, and GET /v1/models (what `model` may name)
+    await api.register(chatCompletionRoutes, {
+      pipeline: deps.pipeline,
+      db: deps.db,
+      catalog: deps.providers,
+    });
+    await api.register(modelRoutes, { catalog: deps.providers });
     await api.register(batchRoutes, { pipeline: deps.pipeline, db: deps.db });
     await api.register(jobRoutes, {
       db: deps.db,
@@ -87,6 +101,7 @@ export async function buildServer(deps: ServerDeps) {
     await api.register(schemaRoutes, { db: deps.db, compiler: deps.schemaCompiler });
     await api.register(templateRoutes, { db: deps.db });
     await api.register(cacheRoutes, { cache: new ResponseCache(deps.redis) });
+    await api.register(usageRoutes, { db: deps.db, compiler: deps.schemaCompiler });
   });
   return app;
 }
