@@ -55,7 +55,7 @@ const numbers = (text: string | undefined, fallback: number[]) =>
   text ? text.split(',').map(Number) : fallback;
 const CONFIG = {
   provider_latency_ms: Number(process.env.BENCH_PROVIDER_LATENCY_MS ?? 50),
-  concurrencies: numbers(process.env.BENCH_CONCURRENCY, [1, 32, 256]),
+  concurrencies: numbers(process.env.BENCH_CONCURRENCY, [1, 32, 64, 256]),
   runs: Number(process.env.BENCH_RUNS ?? 3),
   duration_s: Number(process.env.BENCH_DURATION_S ?? 10),
   warmup_s: Number(process.env.BENCH_WARMUP_S ?? 3),
