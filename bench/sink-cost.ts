@@ -11,7 +11,7 @@
 // (from /proc, so other load on the machine barely moves it) and the CPU of this process (building
 // the statement and its parameters): medians of SINK_COST_REPEATS runs (default 3).
 //
-// Cases: the insert methods on the full table (the multi-row VALUES of @sps/db `insertResults`, the
+// Cases: the insert methods on the full table (the multi-row VALUES the sink used before, `insertValues`, the
 // unnest insert of @sps/results-sink, jsonb_to_recordset, and COPY into a temp table followed by
 // INSERT … SELECT when `pg-copy-streams` resolves — it is not a dependency: point
 // SINK_COST_COPY_MODULE at an install of it, e.g. `npm i --prefix /tmp/pcs pg-copy-streams` and
@@ -24,7 +24,7 @@ import { readFileSync } from 'node:fs';
 import { Readable } from 'node:stream';
 import { pipeline as pump } from 'node:stream/promises';
 import type { ResultMessage } from '@sps/contracts';
-import { insertResults as insertValues, type DatabaseSchema } from '@sps/db';
+import type { DatabaseSchema } from '@sps/db';
 import {
   arrayLiteral,
   insertResults as insertUnnest,
@@ -258,7 +258,7 @@ const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floo
 
 const all = secondary.map((i) => i.indexname);
 const cases: Case[] = [
-  { name: 'values (current), all indexes', method: 'values', indexes: all },
+  { name: 'values (the sink before), all indexes', method: 'values', indexes: all },
   { name: 'unnest + json arrays (chosen), all indexes', method: 'unnest', indexes: all },
   { name: 'unnest (jsonb[] too), all indexes', method: 'unnest_arrays', indexes: all },
   { name: 'json_to_recordset, all indexes', method: 'json_to_recordset', indexes: all },
@@ -328,3 +328,28 @@ writeResult('sink-cost', {
   indexes: Object.fromEntries(indexRows.map((i) => [i.indexname, i.indexdef])),
   figures,
 });
+
+/**
+ * The sink's insert before this one, kept here as the baseline: Kysely's multi-row VALUES, 1,000
+ * rows a statement (26 parameters a row, under Postgres's 65,535), jsonb values as JSON text.
+ */
+async function insertValues(db: Kysely<DatabaseSchema>, results: ResultMessage[]): Promise<unknown[]> {
+  const jsonbColumns = ['request_params', 'response_data', 'error_details', 'attempts'];
+  const inserted: unknown[] = [];
+  for (let i = 0; i < results.length; i += 1_000) {
+    const rows = results.slice(i, i + 1_000).map((result) => {
+      const row: Record<string, unknown> = { ...requestLogRow(result) };
+      for (const column of jsonbColumns) if (row[column] !== null) row[column] = JSON.stringify(row[column]);
+      return row;
+    });
+    inserted.push(
+      ...(await db
+        .insertInto('request_logs')
+        .values(rows as never)
+        .onConflict((oc) => oc.column('request_id').doNothing())
+        .returning('request_id')
+        .execute()),
+    );
+  }
+  return inserted;
+}

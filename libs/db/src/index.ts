@@ -1,7 +1,7 @@
 export { createDatabase, type Database } from './database.js';
 export { migrateToLatest } from './migrate.js';
 export type * from './tables.js';
-export { insertResults, findRequestLog } from './repositories/request-logs.js';
+export { findRequestLog } from './repositories/request-logs.js';
 export {
   createApiKey,
   findActiveKey,

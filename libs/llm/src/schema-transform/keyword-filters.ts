@@ -1,3 +1,4 @@
+import { hasTopLevelAlternation } from '../validation/linear-regexp.js';
 import { pick, type Schema } from './json.js';
 
 type Note = (message: string) => void;
@@ -38,21 +39,6 @@ function endsWithUnescapedDollar(pattern: string): boolean {
   let backslashes = 0;
   for (let i = pattern.length - 2; i >= 0 && pattern[i] === '\\'; i--) backslashes++;
   return backslashes % 2 === 0;
-}
-
-function hasTopLevelAlternation(pattern: string): boolean {
-  let depth = 0;
-  let inClass = false;
-  for (let i = 0; i < pattern.length; i++) {
-    const c = pattern[i];
-    if (c === '\\') i++;
-    else if (inClass) inClass = c !== ']';
-    else if (c === '[') inClass = true;
-    else if (c === '(') depth++;
-    else if (c === ')') depth--;
-    else if (c === '|' && depth === 0) return true;
-  }
-  return false;
 }
 
 /** The listed keywords as they are. */

@@ -164,7 +164,8 @@ function groupEnd(src: string, open: number): number {
   return -1;
 }
 
-function hasTopLevelAlternation(src: string): boolean {
+/** Whether `src` has a `|` outside any group or class (its alternatives then need a group to anchor). */
+export function hasTopLevelAlternation(src: string): boolean {
   let depth = 0;
   let inClass = false;
   for (let i = 0; i < src.length; i++) {
