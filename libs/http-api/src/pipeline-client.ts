@@ -11,6 +11,8 @@ import { jsonValue, toHeaders, type BatchingProducer, type ReplyListener } from 
 /** Answers from the response cache before anything is produced (see `EdgeAnswers`). */
 export interface CachedAnswers {
   answer(request: PromptRequestMessage, workKey: string): Promise<ResultMessage | undefined>;
+  /** Whether `answer` looks the request up (a miss then tells the processor not to look again). */
+  looksUp(request: PromptRequestMessage): boolean;
 }
 
 export interface PipelineClientOptions {
@@ -64,7 +66,7 @@ export class PipelineClient {
     const key = workKey(request);
     const cached = await this.options.cached?.answer(request, key);
     if (cached) return this.publishCached(cached);
-    const cacheMissed = this.options.cached !== undefined && !request.options?.bypass_cache;
+    const cacheMissed = this.options.cached?.looksUp(request) ?? false;
     const reply = this.options.replies.waitFor(request.request_id, timeoutMs);
     try {
       await this.submit(request, { awaitReply: true, cacheMissed }, key);

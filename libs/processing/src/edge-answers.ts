@@ -1,7 +1,6 @@
 import type { PromptRequestMessage, ResultMessage } from '@sps/contracts';
 import type { AnswerCache } from './answer-cache.js';
-import { optionsOf, resultOf } from './pipeline-result.js';
-import { redactPii } from './pii.js';
+import { optionsOf, redactionOf, resultOf } from './pipeline-result.js';
 
 /**
  * Cache hits answered in ingest-api, before anything is produced: the caller gets the result
@@ -11,14 +10,19 @@ import { redactPii } from './pii.js';
 export class EdgeAnswers {
   constructor(private readonly cache: AnswerCache) {}
 
+  /** Whether `answer` looks `request` up at all (not with `bypass_cache`). */
+  looksUp(request: PromptRequestMessage): boolean {
+    return !request.options?.bypass_cache;
+  }
+
   /** The result for `request` when its work key is cached; `undefined` sends it down the pipeline. */
   async answer(request: PromptRequestMessage, key: string): Promise<ResultMessage | undefined> {
     const started = performance.now();
     const options = optionsOf(request);
-    if (options.bypass_cache) return undefined;
+    if (!this.looksUp(request)) return undefined;
     const hit = await this.cache.lookup(key);
     if (!hit) return undefined;
-    const prompt = options.redact_pii ? redactPii(request.prompt).text : request.prompt;
+    const prompt = redactionOf(request, options)?.text ?? request.prompt;
     return resultOf(
       request,
       prompt,
