@@ -33,14 +33,17 @@ import {
 
 const CONFIG = {
   /**
-   * 24,000 rows = about 2,000 per partition: a fresh sink fetches a partition's whole backlog as one
-   * batch (up to maxBytesPerPartition, 4 MiB) and stores it in one statement (one bind parameter per
+   * 100,000 rows = about 8,300 per partition, four seconds of work: long enough that the sink's
+   * start (joining the group, the first fetch: ≈0.1–0.15 s after "ready") is not a sixth of the run,
+   * as it was with the 24,000 rows measured before issue 12 (those runs lasted under a second and
+   * were quantised by the 0.2 s polling). A fresh sink fetches up to maxBytesPerPartition (4 MiB,
+   * ≈4,600 rows) of a partition as one batch and stores it in one statement (one bind parameter per
    * column, whatever the row count; before issue 12 a multi-row VALUES of 25 parameters a row, which
-   * had to be cut in slices under Postgres's 65,535); `backlog_rows` shows a larger batch.
+   * had to be cut in slices under Postgres's 65,535).
    */
-  rows: Number(process.env.BENCH_SINK_ROWS ?? 24_000),
-  /** one more run with this many rows (about 4,200 per partition), to show what a larger backlog does */
-  backlog_rows: Number(process.env.BENCH_SINK_BACKLOG_ROWS ?? 50_000),
+  rows: Number(process.env.BENCH_SINK_ROWS ?? 100_000),
+  /** one more run with this many rows, to show what a larger backlog does */
+  backlog_rows: Number(process.env.BENCH_SINK_BACKLOG_ROWS ?? 200_000),
   /** a run whose row count has not moved for this long is stopped and reported as stalled */
   stall_s: Number(process.env.BENCH_SINK_STALL_S ?? 30),
   runs: Number(process.env.BENCH_SINK_RUNS ?? 3),
