@@ -29,7 +29,17 @@ import {
 
 const CONFIG = {
   provider_latency_ms: Number(process.env.BENCH_SLOW_LATENCY_MS ?? 1000),
+  /** provider calls in flight at most (LLM_MAX_CONCURRENCY): what the ideal rate is computed from */
   in_flight: (process.env.BENCH_SLOW_IN_FLIGHT ?? '16,64,256,1024').split(',').map(Number),
+  /**
+   * Records in flight (PROCESSOR_MAX_IN_FLIGHT) above the provider bound, as a fraction of it: a
+   * record also spends time before its call (decode, admission) and after it (validation, the
+   * result's acknowledgement), and with equal bounds those records would leave provider slots idle.
+   * The processor's defaults keep the same margin (320 records, 256 calls a provider).
+   */
+  record_headroom: Number(process.env.BENCH_SLOW_RECORD_HEADROOM ?? 0.25),
+  /** one more run at this provider bound with records = calls (no headroom), for comparison; 0: none */
+  equal_bounds_in_flight: Number(process.env.BENCH_SLOW_EQUAL_BOUNDS ?? 1024),
   /** requests per run: in-flight x this many seconds of ideal work, within [min, max] */
   seconds_of_work: Number(process.env.BENCH_SLOW_SECONDS ?? 20),
   min_requests: 400,
@@ -45,6 +55,8 @@ const CONFIG = {
 
 interface Run {
   in_flight: number;
+  /** PROCESSOR_MAX_IN_FLIGHT of the run */
+  records_in_flight: number;
   requests: number;
   /** in_flight / provider latency: what a processor with free CPU would do */
   ideal_per_s: number;
@@ -67,9 +79,11 @@ const fake = await spawnFakeProvider(CONFIG.provider_latency_ms);
 const runs: Run[] = [];
 let profiles: Record<string, ProfileSummary> = {};
 
-async function oneRun(inFlight: number, requests: number, profile = false) {
+const recordsFor = (inFlight: number) => inFlight + Math.ceil(inFlight * CONFIG.record_headroom);
+
+async function oneRun(inFlight: number, requests: number, profile = false, records = recordsFor(inFlight)) {
   const pipeline = await createBenchPipeline(stack, `slow${inFlight}`, fake, {
-    env: { PROCESSOR_MAX_IN_FLIGHT: String(inFlight), LLM_MAX_CONCURRENCY: String(inFlight) },
+    env: { PROCESSOR_MAX_IN_FLIGHT: String(records), LLM_MAX_CONCURRENCY: String(inFlight) },
   });
   const procs: Proc[] = [];
   try {
@@ -98,6 +112,7 @@ async function oneRun(inFlight: number, requests: number, profile = false) {
     const steady = steadyRate(follower.timeline, requests);
     return {
       in_flight: inFlight,
+      records_in_flight: records,
       requests,
       ideal_per_s: ideal,
       elapsed_s: round(windowed.result.elapsed_s, 2),
@@ -117,14 +132,19 @@ async function oneRun(inFlight: number, requests: number, profile = false) {
   }
 }
 
+const requestsFor = (inFlight: number) =>
+  Math.min(CONFIG.max_requests, Math.max(CONFIG.min_requests, inFlight * CONFIG.seconds_of_work));
+const plan = CONFIG.in_flight.map((inFlight) => ({ inFlight, records: recordsFor(inFlight) }));
+if (CONFIG.equal_bounds_in_flight > 0)
+  plan.push({ inFlight: CONFIG.equal_bounds_in_flight, records: CONFIG.equal_bounds_in_flight });
+
 try {
-  for (const inFlight of CONFIG.in_flight) {
-    const requests = Math.min(
-      CONFIG.max_requests,
-      Math.max(CONFIG.min_requests, inFlight * CONFIG.seconds_of_work),
+  for (const { inFlight, records } of plan) {
+    const requests = requestsFor(inFlight);
+    log(
+      `in flight ${inFlight} (records ${records}): ${requests} requests, provider latency ${CONFIG.provider_latency_ms} ms`,
     );
-    log(`in flight ${inFlight}: ${requests} requests, provider latency ${CONFIG.provider_latency_ms} ms`);
-    const { files: _files, ...result } = await oneRun(inFlight, requests);
+    const { files: _files, ...result } = await oneRun(inFlight, requests, false, records);
     runs.push(result);
     log(
       `  ${result.throughput_per_s} req/s overall, steady ${result.steady_per_s}/s of ideal ${result.ideal_per_s}/s; failed ${result.failed}; cpu ${Object.entries(
