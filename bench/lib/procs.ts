@@ -111,13 +111,19 @@ async function start(
   return proc;
 }
 
+/** Node flags each app is deployed with (NODE_OPTIONS in deploy/k8s/base/<app>.yaml). */
+const APP_NODE_OPTIONS: Partial<Record<App, string>> = {
+  'ingest-api': '--max-semi-space-size=64',
+};
+
 export function spawnApp(
   app: App,
   env: Record<string, string>,
   options: { name?: string; profile?: boolean } = {},
 ): Promise<Proc> {
+  const nodeOptions = APP_NODE_OPTIONS[app];
   return start(options.name ?? app, process.execPath, ['--import', 'tsx', `apps/${app}/src/main.ts`], {
-    env: { LOG_LEVEL: 'info', ...env },
+    env: { LOG_LEVEL: 'info', ...(nodeOptions ? { NODE_OPTIONS: nodeOptions } : {}), ...env },
     ready: READINESS[app],
     profile: options.profile,
   });

@@ -95,10 +95,7 @@ export class PipelineClient {
         {
           key: result.request_id,
           value: jsonValue(result),
-          headers: toHeaders({
-            [HEADERS.correlationId]: result.request_id,
-            [HEADERS.contentType]: JSON_CONTENT_TYPE,
-          }),
+          headers: { [HEADERS.correlationId]: result.request_id, [HEADERS.contentType]: JSON_CONTENT_TYPE },
         },
         { timeoutMs: this.produceTimeoutMs },
       );

@@ -18,11 +18,10 @@ export class EdgeAnswers {
   /** The result for `request` when its work key is cached; `undefined` sends it down the pipeline. */
   async answer(request: PromptRequestMessage, key: string): Promise<ResultMessage | undefined> {
     const started = performance.now();
-    const options = optionsOf(request);
     if (!this.looksUp(request)) return undefined;
     const hit = await this.cache.lookup(key);
     if (!hit) return undefined;
-    const prompt = redactionOf(request, options)?.text ?? request.prompt;
+    const prompt = redactionOf(request, optionsOf(request))?.text ?? request.prompt;
     return resultOf(
       request,
       prompt,

@@ -1,4 +1,4 @@
-import { createHash, randomBytes } from 'node:crypto';
+import { hash, randomBytes } from 'node:crypto';
 import { sql, type Selectable, type Updateable } from 'kysely';
 import type { Database } from '../database.js';
 import type { ApiKeysTable } from '../tables.js';
@@ -52,7 +52,8 @@ const CONTROL_COLUMNS = [
 ] as const;
 
 export function hashApiKey(key: string): string {
-  return createHash('sha256').update(key).digest('hex');
+  // One-shot: no Hash object per authenticated request.
+  return hash('sha256', key, 'hex');
 }
 
 /** Creates a key (and its tenant when new). The plain key is returned once and never stored. */

@@ -26,6 +26,9 @@ declare module 'fastify' {
  */
 export class KeyRateLimiter {
   private readonly limiters = new Map<number, RateLimiterRedis>();
+  /** Arrivals waiting for this iteration's charge, per limit and key. */
+  private readonly arrivals = new Map<string, ArrivalBatch>();
+  private arrivalsScheduled = false;
 
   constructor(private readonly redis: Redis) {}
 
@@ -61,28 +64,73 @@ export class KeyRateLimiter {
       setHeaders(reply, limit, state);
     } catch (rejection) {
       if (!(rejection instanceof RateLimiterRes)) throw rejection;
-      let remaining = rejection.remainingPoints;
-      if (refundable) {
-        await limiter.reward(key, points);
-        remaining = Math.max(0, limit - (rejection.consumedPoints - points));
-      }
+      if (!refundable) throw exceeded(reply, limit, rejection);
+      await limiter.reward(key, points);
+      const remaining = Math.max(0, limit - (rejection.consumedPoints - points));
       setHeaders(reply, limit, rejection, remaining);
       const retryAfter = Math.max(1, Math.ceil(rejection.msBeforeNext / 1000));
       reply.header('retry-after', retryAfter);
       const requested = request.rateLimitPoints + points;
       throw new ServiceError(
         'RATE_LIMIT_EXCEEDED',
-        refundable
-          ? `rate limit of ${limit} prompts per hour: this request carries ${requested} and ${remaining} ` +
-              `are left; retry in ${retryAfter} s`
-          : `rate limit of ${limit} requests per hour exceeded; retry in ${retryAfter} s`,
-        {
-          limit,
-          ...(refundable ? { remaining, requested } : {}),
-          retry_after_seconds: retryAfter,
-        },
+        `rate limit of ${limit} prompts per hour: this request carries ${requested} and ${remaining} ` +
+          `are left; retry in ${retryAfter} s`,
+        { limit, remaining, requested, retry_after_seconds: retryAfter },
       );
     }
+  }
+
+  /**
+   * The point every request is charged on arrival (as `charge(request, reply, 1)`). The arrivals of
+   * one key within an event-loop iteration are charged together, in one Redis call, and each is
+   * answered as if charged alone, in order: of n arrivals taking the count to `total`, the i-th
+   * (from 0) is answered as if its own charge had taken it to `total - n + i + 1`. At load this is
+   * one call per key and iteration instead of one per request.
+   */
+  chargeArrival(request: FastifyRequest, reply: FastifyReply): Promise<void> {
+    const limit = request.principal.rateLimitPerHour;
+    const key = request.principal.apiKeyId;
+    const batchKey = `${limit}:${key}`;
+    return new Promise((resolve, reject) => {
+      let batch = this.arrivals.get(batchKey);
+      if (!batch) {
+        batch = { limit, key, arrivals: [] };
+        this.arrivals.set(batchKey, batch);
+      }
+      batch.arrivals.push({ request, reply, resolve, reject });
+      if (!this.arrivalsScheduled) {
+        this.arrivalsScheduled = true;
+        setImmediate(() => this.chargeArrivals());
+      }
+    });
+  }
+
+  private chargeArrivals(): void {
+    this.arrivalsScheduled = false;
+    const batches = [...this.arrivals.values()];
+    this.arrivals.clear();
+    for (const batch of batches) void this.chargeBatch(batch);
+  }
+
+  private async chargeBatch({ limit, key, arrivals }: ArrivalBatch): Promise<void> {
+    let state: RateLimiterRes;
+    try {
+      state = await this.limiterFor(limit).consume(key, arrivals.length);
+    } catch (rejection) {
+      if (!(rejection instanceof RateLimiterRes)) {
+        for (const arrival of arrivals) arrival.reject(rejection);
+        return;
+      }
+      state = rejection; // over the limit: those charged before it was reached still pass
+    }
+    const before = state.consumedPoints - arrivals.length;
+    arrivals.forEach(({ request, reply, resolve, reject }, i) => {
+      const consumed = before + i + 1;
+      if (consumed > limit) return reject(exceeded(reply, limit, state));
+      request.rateLimitPoints += 1;
+      setHeaders(reply, limit, state, limit - consumed);
+      resolve();
+    });
   }
 
   /** Gives back `points` charged to the request (work it turned out not to queue). */
@@ -122,9 +170,32 @@ export const rateLimit = fp<{ redis: Redis }>(async (app, { redis }) => {
   app.decorateRequest('rateLimitPoints', 0);
   app.addHook('onRequest', async (request, reply) => {
     if (!request.principal) return; // unknown route
-    await limiter.charge(request, reply, 1);
+    await limiter.chargeArrival(request, reply);
   });
 });
+
+interface ArrivalBatch {
+  limit: number;
+  key: string;
+  arrivals: {
+    request: FastifyRequest;
+    reply: FastifyReply;
+    resolve: () => void;
+    reject: (error: unknown) => void;
+  }[];
+}
+
+/** The 429 of a request refused its point: Retry-After and the RateLimit headers set on `reply`. */
+function exceeded(reply: FastifyReply, limit: number, state: RateLimiterRes): ServiceError {
+  setHeaders(reply, limit, state, 0);
+  const retryAfter = Math.max(1, Math.ceil(state.msBeforeNext / 1000));
+  reply.header('retry-after', retryAfter);
+  return new ServiceError(
+    'RATE_LIMIT_EXCEEDED',
+    `rate limit of ${limit} requests per hour exceeded; retry in ${retryAfter} s`,
+    { limit, retry_after_seconds: retryAfter },
+  );
+}
 
 /** RateLimit-* (IETF draft) and their X-RateLimit-* aliases, which many clients read. */
 function setHeaders(reply: FastifyReply, limit: number, state: RateLimiterRes, remaining?: number): void {
