@@ -2,7 +2,9 @@
 // this machine: a Kafka produce → consume round trip on the local broker (kafkajs as the apps
 // configure it, and @platformatic/kafka), one and two hops; a Redis GET (ioredis); a bare Fastify
 // route under autocannon; a bare OpenAI SDK call to the fake provider (default fetch, a pooled undici
-// Agent, and no SDK at all). Writes bench/results/floor.json.
+// Agent, and no SDK at all); the same steps one at a time after an idle gap each (`idle`); and the
+// skeleton pipeline, our two-hop design with the same libraries and nothing else (`skeleton`).
+// Writes bench/results/floor.json.
 import { createKafka, ensureTopics } from '@sps/kafka';
 import { createLogger } from '@sps/observability';
 import {
@@ -26,12 +28,14 @@ import {
   type KafkaFloorSession,
 } from './lib/floor-kafka.js';
 import { measureOpenAIFloor } from './lib/floor-openai.js';
+import { measureIdleFloor, type IdleFloorResult } from './lib/floor-idle.js';
 import { measureRedisFloor } from './lib/floor-redis.js';
+import { measureSkeleton, type SkeletonResult } from './lib/floor-skeleton.js';
 import { cpuMeter, spawnFakeProvider, stackGroups, stopAll, type CpuShare } from './lib/procs.js';
 
 const numbers = (text: string | undefined, fallback: number[]) =>
   text ? text.split(',').filter(Boolean).map(Number) : fallback;
-const SECTIONS = (process.env.BENCH_FLOOR_SECTIONS ?? 'kafka,redis,http,openai').split(',');
+const SECTIONS = (process.env.BENCH_FLOOR_SECTIONS ?? 'kafka,redis,http,openai,idle,skeleton').split(',');
 const CONFIG = {
   sections: SECTIONS,
   kafka: {
@@ -68,6 +72,22 @@ const CONFIG = {
       { ms: 0, calls: Number(process.env.BENCH_FLOOR_OPENAI_CALLS_0MS ?? 1000) },
       { ms: 50, calls: Number(process.env.BENCH_FLOOR_OPENAI_CALLS_50MS ?? 200) },
     ],
+  },
+  idle: {
+    /** idle time before every sample: the provider latency of the pipeline figures */
+    gap_ms: Number(process.env.BENCH_FLOOR_IDLE_GAP_MS ?? 50),
+    samples: Number(process.env.BENCH_FLOOR_IDLE_SAMPLES ?? 300),
+    warmup: 20,
+    value_bytes: { kafka: 1024, redis: 2048 },
+  },
+  skeleton: {
+    provider_latency_ms: Number(process.env.BENCH_PROVIDER_LATENCY_MS ?? 50),
+    miss_concurrencies: numbers(process.env.BENCH_FLOOR_SKELETON_MISS_CONCURRENCY, [1, 32]),
+    hit_concurrencies: numbers(process.env.BENCH_FLOOR_SKELETON_HIT_CONCURRENCY, [1, 64]),
+    runs: Number(process.env.BENCH_FLOOR_SKELETON_RUNS ?? 3),
+    duration_s: Number(process.env.BENCH_FLOOR_SKELETON_DURATION_S ?? 4),
+    warmup_s: Number(process.env.BENCH_FLOOR_SKELETON_WARMUP_S ?? 1),
+    hit_value_bytes: 2048,
   },
 };
 
@@ -244,6 +264,51 @@ if (SECTIONS.includes('openai')) {
   }
 }
 
+// 5. The same steps after an idle gap each (what one client sees: every process idles between steps)
+let idle: IdleFloorResult | undefined;
+if (SECTIONS.includes('idle')) {
+  const fake = await spawnFakeProvider(0);
+  try {
+    await sleep(200);
+    idle = await attempt('idle', () =>
+      measureIdleFloor(stack, fake, {
+        gapMs: CONFIG.idle.gap_ms,
+        samples: CONFIG.idle.samples,
+        warmup: CONFIG.idle.warmup,
+        valueBytes: CONFIG.idle.value_bytes,
+      }),
+    );
+    for (const [part, error] of Object.entries(idle?.failures ?? {})) failures[`idle-${part}`] = error;
+  } finally {
+    await stopAll([fake]);
+  }
+}
+
+// 6. The skeleton pipeline: our design with the same libraries and nothing else
+let skeleton: SkeletonResult | undefined;
+if (SECTIONS.includes('skeleton')) {
+  const fake = await spawnFakeProvider(CONFIG.skeleton.provider_latency_ms);
+  try {
+    await sleep(200);
+    skeleton = await attempt(
+      'skeleton',
+      () =>
+        measureSkeleton(stack, fake, {
+          providerLatencyMs: CONFIG.skeleton.provider_latency_ms,
+          missConcurrencies: CONFIG.skeleton.miss_concurrencies,
+          hitConcurrencies: CONFIG.skeleton.hit_concurrencies,
+          runs: CONFIG.skeleton.runs,
+          durationS: CONFIG.skeleton.duration_s,
+          warmupS: CONFIG.skeleton.warmup_s,
+          hitValueBytes: CONFIG.skeleton.hit_value_bytes,
+        }),
+      false,
+    );
+  } finally {
+    await stopAll([fake]);
+  }
+}
+
 const output = {
   benchmark: 'floor',
   started_at: started.toISOString(),
@@ -260,11 +325,14 @@ const output = {
   redis,
   http,
   openai,
+  idle,
+  skeleton,
   cpu,
   profiles: {},
 };
-const path = writeResult('floor', output);
+// BENCH_FLOOR_RESULT: another name under bench/results (a partial run must not replace floor.json)
+const path = writeResult(process.env.BENCH_FLOOR_RESULT ?? 'floor', output);
 log(`wrote ${relative(path)}`);
 // A part that failed is recorded in the result (and the report); the run fails only if nothing was
 // measured. kafkajs and ioredis may keep timers alive a moment after closing: exit explicitly.
-process.exit(kafkaResults?.length || redis || http || openai ? 0 : 1);
+process.exit(kafkaResults?.length || redis || http || openai || idle || skeleton ? 0 : 1);

@@ -86,6 +86,7 @@ interface SlowResult extends Common {
   config: { provider_latency_ms: number };
   runs: {
     in_flight: number;
+    records_in_flight?: number;
     requests: number;
     ideal_per_s: number;
     elapsed_s: number;
@@ -175,6 +176,50 @@ interface FloorResult extends Common {
       over_provider_p50_ms: number;
       cpu_ms_per_call: number;
     })[];
+  };
+  /** bench/lib/floor-idle.ts (absent in older results) */
+  idle?: {
+    gap_ms: number;
+    samples: number;
+    method: string;
+    kafka?: {
+      topics: string;
+      value_bytes: number;
+      produce_ack: Latency;
+      one_hop: Latency;
+      two_hops?: Latency;
+      two_hops_request_leg?: Latency;
+      two_hops_reply_leg?: Latency;
+    };
+    redis?: { settings: string; value_bytes: number; get: Latency };
+    http?: { route: string; client: string; request: Latency };
+    openai?: {
+      provider_latency_ms: number;
+      sdk: Latency & { description: string };
+      bare: Latency & { description: string };
+      sdk_over_bare_p50_ms: number;
+      sdk_over_bare_p99_ms: number;
+    };
+  };
+  /** bench/lib/floor-skeleton.ts (absent in older results) */
+  skeleton?: {
+    design: string;
+    edge: string;
+    worker: string;
+    topics: string;
+    provider_latency_ms: number;
+    runs: number;
+    duration_s: number;
+    warmup_s: number;
+    hit_value_bytes: number;
+    miss_result_bytes?: number;
+    results: {
+      target: 'direct' | 'skeleton-miss' | 'skeleton-hit';
+      concurrency: number;
+      summary: Figures & { errors: number; non_2xx: number; ok: number };
+      cpu_cores: Record<string, number>;
+    }[];
+    miss_overhead: Record<string, Figures>;
   };
   cpu: Record<string, CpuShare>;
 }
@@ -278,13 +323,18 @@ function overheadSection(result: OverheadResult, title: string, floors?: Floors)
   }
   const peers = Object.keys(result.ratio_ours_to_peer_p50);
   const missFloorValue = floors ? missFloor(floors).value : undefined;
+  const skeletonColumn = config.concurrencies.some((c) => floors?.skeleton?.missOverhead(c));
+  const skeletonPair = (concurrency: number) => {
+    const o = floors?.skeleton?.missOverhead(concurrency);
+    return o ? `${signed(o.p50_ms.median)} / ${signed(o.p99_ms.median)}` : '—';
+  };
   if (result.overhead['pipeline-miss'] && peers.length > 0) {
     out.push(
       "**Overhead side by side** (path minus direct, same round; p50 / p99 in ms; ratio = our p50 overhead ÷ the peer's)" +
         (floors ? `; floor = ${missFloor(floors).text} (\`bench:floor\`, p50)` : ''),
       '',
-      `| concurrency | ours (miss) | ${floors ? 'floor of our miss overhead (p50) | ' : ''}${peers.map((p) => LABELS[p]).join(' | ')} | ${peers.map((p) => `ours ÷ ${p}`).join(' | ')} |`,
-      `|---|---|${floors ? '---|' : ''}${peers.map(() => '---|').join('')}${peers.map(() => '---|').join('')}`,
+      `| concurrency | ours (miss) | ${floors ? 'floor of our miss overhead (p50) | ' : ''}${skeletonColumn ? 'skeleton pipeline (miss) | ' : ''}${peers.map((p) => LABELS[p]).join(' | ')} | ${peers.map((p) => `ours ÷ ${p}`).join(' | ')} |`,
+      `|---|---|${floors ? '---|' : ''}${skeletonColumn ? '---|' : ''}${peers.map(() => '---|').join('')}${peers.map(() => '---|').join('')}`,
     );
     for (const concurrency of config.concurrencies) {
       const pair = (target: string) => {
@@ -292,18 +342,25 @@ function overheadSection(result: OverheadResult, title: string, floors?: Floors)
         return o ? `${signed(o.p50_ms.median)} / ${signed(o.p99_ms.median)}` : '—';
       };
       out.push(
-        `| ${concurrency} | ${pair('pipeline-miss')} | ${floors ? `${missFloorValue === undefined ? '—' : `+${fl(missFloorValue)}`} | ` : ''}${peers.map(pair).join(' | ')} | ${peers.map((p) => n(result.ratio_ours_to_peer_p50[p]?.[String(concurrency)], 2)).join(' | ')} |`,
+        `| ${concurrency} | ${pair('pipeline-miss')} | ${floors ? `${missFloorValue === undefined ? '—' : `+${fl(missFloorValue)}`} | ` : ''}${skeletonColumn ? `${skeletonPair(concurrency)} | ` : ''}${peers.map(pair).join(' | ')} | ${peers.map((p) => n(result.ratio_ours_to_peer_p50[p]?.[String(concurrency)], 2)).join(' | ')} |`,
       );
     }
     out.push('');
   }
   const broken = result.results.filter((r) => r.breakdown);
+  // the skeleton's end-to-end p50 of the same path at the same concurrency, where measured
+  const skeletonRuns = floors?.skeletonRuns;
+  const skeletonE2e =
+    skeletonRuns && broken.some((r) => skeletonRuns(r.target, r.concurrency))
+      ? (target: string, concurrency: number) =>
+          skeletonRuns(target, concurrency)?.summary.p50_ms.median ?? null
+      : undefined;
   if (broken.length > 0) {
     out.push(
       "**Where a pipeline request's time goes** (medians over runs; from request_logs: the processor's time per request and the provider call as the OpenAI SDK saw it)",
       '',
-      `| path | concurrency | end-to-end p50 | processor p50 | provider call p50 (SDK) | outside the processor (ingest-api, Kafka hops, reply) |${floors ? ' its floor (bare Fastify + two Kafka hops; a hit: + one produce acknowledged) |' : ''} processor besides the call | SDK call minus provider latency |${floors ? ' its floor (SDK over a bare undici request) |' : ''}`,
-      `|---|---|---|---|---|---|---|---|${floors ? '---|---|' : ''}`,
+      `| path | concurrency | end-to-end p50 |${skeletonE2e ? ' skeleton pipeline end-to-end p50 (same path and concurrency) |' : ''} processor p50 | provider call p50 (SDK) | outside the processor (ingest-api, Kafka hops, reply) |${floors ? ' its floor (bare Fastify + two Kafka hops; a hit: + one produce acknowledged) |' : ''} processor besides the call | SDK call minus provider latency |${floors ? ' its floor (SDK over a bare undici request) |' : ''}`,
+      `|---|---|---|---|---|---|---|---|${skeletonE2e ? '---|' : ''}${floors ? '---|---|' : ''}`,
     );
     for (const r of broken) {
       const total = r.summary.p50_ms.median;
@@ -316,7 +373,7 @@ function overheadSection(result: OverheadResult, title: string, floors?: Floors)
           ])
         : undefined;
       out.push(
-        `| ${LABELS[r.target] ?? r.target} | ${r.concurrency} | ${n(total)} | ${n(processor)} | ${n(call)} | ${processor === null ? '—' : n(total - processor)} |${floors ? ` ${fl(outsideFloor)} |` : ''} ${processor === null ? '—' : call === null ? n(processor) : n(processor - call)} | ${call === null ? '—' : n(call - config.provider_latency_ms)} |${floors ? ` ${call === null ? '—' : fl(floors.sdk?.p50)} |` : ''}`,
+        `| ${LABELS[r.target] ?? r.target} | ${r.concurrency} | ${n(total)} |${skeletonE2e ? ` ${n(skeletonE2e(r.target, r.concurrency))} |` : ''} ${n(processor)} | ${n(call)} | ${processor === null ? '—' : n(total - processor)} |${floors ? ` ${fl(outsideFloor)} |` : ''} ${processor === null ? '—' : call === null ? n(processor) : n(processor - call)} | ${call === null ? '—' : n(call - config.provider_latency_ms)} |${floors ? ` ${call === null ? '—' : fl(floors.sdk?.p50)} |` : ''}`,
       );
     }
     out.push('');
@@ -364,6 +421,23 @@ interface Floors {
   /** OpenAI SDK (default fetch) p50 minus a bare undici request's p50, same provider latency */
   sdk?: { p50: number; latency: number };
   fastify(concurrency: number): { p50: number; at: number } | undefined;
+  /** one client: the same steps one at a time after an idle gap each (bench/lib/floor-idle.ts) */
+  idle?: { gap: number; miss: IdleSum };
+  /** the skeleton pipeline (bench/lib/floor-skeleton.ts), where measured at this concurrency */
+  skeleton?: {
+    latency: number;
+    hit(concurrency: number): { summary: Figures; cpu_cores: Record<string, number> } | undefined;
+    missOverhead(concurrency: number): Figures | undefined;
+  };
+  /** the skeleton's run of the same path (pipeline-miss / pipeline-hit) at this concurrency */
+  skeletonRuns?: (target: string, concurrency: number) => { summary: Figures } | undefined;
+}
+
+/** A floor summed from idle-gap steps: the p50s, the p99s (a pessimistic p99), what went in. */
+interface IdleSum {
+  p50?: number;
+  p99?: number;
+  text: string;
 }
 
 function floorsOf(floor: FloorResult | undefined, providerLatency: number): Floors | undefined {
@@ -396,6 +470,44 @@ function floorsOf(floor: FloorResult | undefined, providerLatency: number): Floo
       const below = http.filter((run) => run.at <= concurrency);
       return below[below.length - 1] ?? http[0];
     },
+    idle: idleFloors(floor),
+    skeleton: floor.skeleton && {
+      latency: floor.skeleton.provider_latency_ms,
+      hit: (c) => floor.skeleton!.results.find((r) => r.target === 'skeleton-hit' && r.concurrency === c),
+      missOverhead: (c) => floor.skeleton!.miss_overhead[String(c)],
+    },
+    skeletonRuns:
+      floor.skeleton &&
+      ((target, c) =>
+        floor.skeleton!.results.find(
+          (r) => r.target === target.replace('pipeline-', 'skeleton-') && r.concurrency === c,
+        )),
+  };
+}
+
+function idleFloors(floor: FloorResult): Floors['idle'] {
+  const idle = floor.idle;
+  if (!idle) return undefined;
+  const parts = (steps: [string, Latency | { p50_ms: number; p99_ms: number } | undefined][]): IdleSum => ({
+    p50: sum(steps.map(([, step]) => step?.p50_ms)),
+    p99: sum(steps.map(([, step]) => step?.p99_ms)),
+    text: steps.map(([name, step]) => `${name} ${fl(step?.p50_ms)} / ${fl(step?.p99_ms)}`).join(' + '),
+  });
+  const sdk = idle.openai && {
+    p50_ms: idle.openai.sdk_over_bare_p50_ms,
+    p99_ms: idle.openai.sdk_over_bare_p99_ms,
+  };
+  return {
+    gap: idle.gap_ms,
+    miss: parts([
+      ['bare Fastify request', idle.http?.request],
+      ['two Kafka hops', idle.kafka?.two_hops],
+      ['Redis GET', idle.redis?.get],
+      [
+        `OpenAI SDK over a bare undici request (provider at ${idle.openai?.provider_latency_ms ?? 0} ms)`,
+        sdk,
+      ],
+    ]),
   };
 }
 
@@ -540,6 +652,7 @@ function floorSection(floor: FloorResult): string[] {
       '',
     );
   }
+  out.push(...idleSection(floor), ...skeletonSection(floor));
   const failures = Object.entries(floor.failures ?? {});
   if (failures.length) {
     out.push('Failed parts of this run:', '');
@@ -548,6 +661,99 @@ function floorSection(floor: FloorResult): string[] {
     out.push('');
   }
   return out;
+}
+
+/** The idle-gap floors beside the hot ones of the same run. */
+function idleSection(floor: FloorResult): string[] {
+  const idle = floor.idle;
+  if (!idle) return [];
+  const kafkajs = floor.kafka?.find((k) => k.client === 'kafkajs' && !k.variant);
+  const call = (variant: string) =>
+    floor.openai?.results.find((r) => r.variant === variant && r.provider_latency_ms === 0);
+  const hotSdk = call('sdk-default');
+  const hotBare = call('undici-request');
+  const hotHttp = floor.http?.runs['1'];
+  const row = (
+    step: string,
+    hot: { p50_ms: number; p99_ms: number } | undefined,
+    cold: { p50_ms: number; p90_ms: number; p99_ms: number; max_ms: number } | undefined,
+  ) =>
+    cold
+      ? [
+          `| ${step} | ${fl(hot?.p50_ms)} | ${fl(hot?.p99_ms)} | **${fl(cold.p50_ms)}** | ${fl(cold.p90_ms)} | **${fl(cold.p99_ms)}** | ${fl(cold.max_ms)} |`,
+        ]
+      : [];
+  const sub = (a: number | undefined, b: number | undefined) =>
+    a === undefined || b === undefined ? undefined : Math.round((a - b) * 1000) / 1000;
+  const o = idle.openai;
+  return [
+    `**Idle-gap floors**: ${idle.method}; ${idle.samples} samples per step. The hot floors (back to back, from the tables above) beside them.`,
+    '',
+    '| step | hot p50 | hot p99 | after an idle gap: p50 | p90 | p99 | max |',
+    '|---|---|---|---|---|---|---|',
+    ...row(
+      "Kafka produce until acknowledged (kafkajs, the apps' settings)",
+      kafkajs?.produce_ack,
+      idle.kafka?.produce_ack,
+    ),
+    ...row('Kafka one hop (produce → consumed)', kafkajs?.one_hop, idle.kafka?.one_hop),
+    ...row('Kafka two hops (request → consumer → reply → consumer)', kafkajs?.two_hops, idle.kafka?.two_hops),
+    ...row('&nbsp;&nbsp;request leg', kafkajs?.two_hops_request_leg, idle.kafka?.two_hops_request_leg),
+    ...row('&nbsp;&nbsp;reply leg', kafkajs?.two_hops_reply_leg, idle.kafka?.two_hops_reply_leg),
+    ...row(
+      `Redis GET (${idle.redis?.value_bytes ?? '?'} bytes, ioredis)`,
+      floor.redis?.sequential,
+      idle.redis?.get,
+    ),
+    ...row(
+      `bare Fastify route, one keep-alive connection (${idle.http?.client ?? ''}; hot: autocannon, 1 connection)`,
+      hotHttp,
+      idle.http?.request,
+    ),
+    ...row(
+      "provider call at 0 ms, OpenAI SDK (idle: libs/llm's createHttpClient fetch; hot: default fetch)",
+      hotSdk,
+      o?.sdk,
+    ),
+    ...row('provider call at 0 ms, bare undici request', hotBare, o?.bare),
+    ...(o
+      ? [
+          `| the SDK over a bare undici request (difference of the two rows above) | ${fl(sub(hotSdk?.p50_ms, hotBare?.p50_ms))} | ${fl(sub(hotSdk?.p99_ms, hotBare?.p99_ms))} | **${fl(o.sdk_over_bare_p50_ms)}** | — | **${fl(o.sdk_over_bare_p99_ms)}** | — |`,
+        ]
+      : []),
+    '',
+  ];
+}
+
+/** The skeleton pipeline's runs: our design with the same libraries and nothing else. */
+function skeletonSection(floor: FloorResult): string[] {
+  const sk = floor.skeleton;
+  if (!sk) return [];
+  const label: Record<string, string> = {
+    direct: 'direct (fake provider)',
+    'skeleton-miss': '**skeleton, cache miss**',
+    'skeleton-hit': '**skeleton, cache hit**',
+  };
+  return [
+    `**Skeleton pipeline** (the design's floor: our two-hop design with the same libraries and nothing else; fake provider at ${sk.provider_latency_ms} ms; each cell: median of ${sk.runs} runs of ${sk.duration_s} s after ${sk.warmup_s} s warm-up, <sub>min–max</sub>; overhead = the miss run minus the direct run of the same round, as bench:overhead; hit value ${sk.hit_value_bytes} bytes${sk.miss_result_bytes ? `, a miss's answer ${sk.miss_result_bytes} bytes` : ''})`,
+    '',
+    '| path | concurrency | req/s | p50 | p90 | p99 | max | overhead p50 | overhead p99 | errors | CPU cores (median) |',
+    '|---|---|---|---|---|---|---|---|---|---|---|',
+    ...sk.results.map((r) => {
+      const o = r.target === 'skeleton-miss' ? sk.miss_overhead[String(r.concurrency)] : undefined;
+      const s = r.summary;
+      return (
+        `| ${label[r.target] ?? r.target} | ${r.concurrency} | ${cell(s.requests_per_s)} | ${cell(s.p50_ms)} | ${cell(s.p90_ms)} | ${cell(s.p99_ms)} | ${cell(s.max_ms)} | ` +
+        `${o ? signedCell(o.p50_ms) : '—'} | ${o ? signedCell(o.p99_ms) : '—'} | ${s.errors + s.non_2xx} | ${cores(r.cpu_cores, ['machine'], 6)} |`
+      );
+    }),
+    '',
+    `- design: ${sk.design}`,
+    `- edge: ${sk.edge}`,
+    `- worker: ${sk.worker}`,
+    `- topics: ${sk.topics}`,
+    '',
+  ];
 }
 
 /** Under a concurrency table: what our p50s are bounded by (bench:floor) and how far above it they are. */
@@ -572,7 +778,47 @@ function floorLines(result: OverheadResult, concurrency: number, floors: Floors)
         (floor.value ? ` (${(missOverhead / floor.value).toFixed(1)}× the floor)` : ''),
     );
   }
-  return parts.length ? [`Floors (\`bench:floor\`, p50, ms): ${parts.join('; ')}.`, ''] : [];
+  const out = parts.length ? [`Floors (\`bench:floor\`, p50, ms): ${parts.join('; ')}.`, ''] : [];
+  const idle = floors.idle;
+  if (idle && concurrency === 1) {
+    const idleParts: string[] = [];
+    const pair = (sum: IdleSum) => `**${fl(sum.p50)}** / ${fl(sum.p99)}`;
+    // (not for hits: at one client they come back to back, nothing idles between their steps)
+    const missO = result.overhead['pipeline-miss']?.[String(concurrency)];
+    if (missO)
+      idleParts.push(
+        `cache-miss overhead p50 / p99 ${signed(missO.p50_ms.median)} / ${signed(missO.p99_ms.median)} vs. floor +${pair(idle.miss)} = ${idle.miss.text}`,
+      );
+    if (idleParts.length)
+      out.push(
+        `Idle-gap floor (each step alone after ${idle.gap} ms of idling, as every process idles between a miss's steps at one client; p50 / sum of the steps' p99s, ms): ${idleParts.join('; ')}.`,
+        '',
+      );
+  }
+  const skeleton = floors.skeleton;
+  if (skeleton) {
+    const skParts: string[] = [];
+    const skHit = skeleton.hit(concurrency);
+    if (hit && skHit)
+      skParts.push(
+        `cache hit ours ${n(hit.summary.requests_per_s.median, 0)} req/s, p50 ${n(hit.summary.p50_ms.median)}, p99 ${n(hit.summary.p99_ms.median)} vs. skeleton **${n(skHit.summary.requests_per_s.median, 0)} req/s, p50 ${n(skHit.summary.p50_ms.median)}, p99 ${n(skHit.summary.p99_ms.median)}** (edge ${n(skHit.cpu_cores.edge, 2)} cores)`,
+      );
+    const skMiss = skeleton.missOverhead(concurrency);
+    const missO = result.overhead['pipeline-miss']?.[String(concurrency)];
+    if (missO && skMiss)
+      skParts.push(
+        `cache-miss overhead p50 / p99 ours ${signed(missO.p50_ms.median)} / ${signed(missO.p99_ms.median)} vs. skeleton **${signed(skMiss.p50_ms.median)} / ${signed(skMiss.p99_ms.median)}**` +
+          (skeleton.latency !== result.config.provider_latency_ms
+            ? ` (provider at ${skeleton.latency} ms)`
+            : ''),
+      );
+    if (skParts.length)
+      out.push(
+        `Skeleton pipeline (our two-hop design with the same libraries and nothing else, \`bench:floor\`; medians of its runs, ms): ${skParts.join('; ')}.`,
+        '',
+      );
+  }
+  return out;
 }
 
 function chart(result: OverheadResult): string | undefined {
@@ -649,13 +895,13 @@ if (slow) {
     '',
     context('Run', slow),
     '',
-    `Fake provider latency ${slow.config.provider_latency_ms} ms; LLM_MAX_CONCURRENCY = PROCESSOR_MAX_IN_FLIGHT; ideal = in-flight ÷ latency.`,
+    `Fake provider latency ${slow.config.provider_latency_ms} ms; in flight = LLM_MAX_CONCURRENCY (provider calls at once); records = PROCESSOR_MAX_IN_FLIGHT (a record is also in flight before and after its call); ideal = in flight ÷ latency.`,
     '',
-    '| in flight | requests | ideal req/s | **sustained req/s** (10–90%) | overall req/s | efficiency | failed | processor CPU cores | machine busy cores |',
-    '|---|---|---|---|---|---|---|---|---|',
+    '| in flight | records | requests | ideal req/s | **sustained req/s** (10–90%) | overall req/s | efficiency | failed | processor CPU cores | machine busy cores |',
+    '|---|---|---|---|---|---|---|---|---|---|',
     ...slow.runs.map(
       (r) =>
-        `| ${r.in_flight} | ${r.requests} | ${r.ideal_per_s} | **${n(r.steady_per_s)}** | ${n(r.throughput_per_s)} | ${r.efficiency === null ? '—' : `${Math.round(r.efficiency * 100)}%`} | ${r.failed} | ${n(r.cpu.cores.processor, 2)} | ${n(r.cpu.machine_busy_cores, 2)} |`,
+        `| ${r.in_flight} | ${r.records_in_flight ?? r.in_flight} | ${r.requests} | ${r.ideal_per_s} | **${n(r.steady_per_s)}** | ${n(r.throughput_per_s)} | ${r.efficiency === null ? '—' : `${Math.round(r.efficiency * 100)}%`} | ${r.failed} | ${n(r.cpu.cores.processor, 2)} | ${n(r.cpu.machine_busy_cores, 2)} |`,
     ),
     '',
   );

@@ -19,33 +19,52 @@ export interface HttpFloorResult {
   runs: Record<string, HttpFloorRun>;
 }
 
-async function startServer(): Promise<{ url: string; pid: number; stop(): Promise<void> }> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'bench/lib/floor-fastify-server.ts'], {
+export interface FloorProcess {
+  /** what the process printed in its readiness line's first group (e.g. its URL) */
+  ready: string;
+  pid: number;
+  stop(): Promise<void>;
+}
+
+/**
+ * Runs a TypeScript file of bench/lib as a process of its own (node --import tsx), resolving once
+ * its stdout matches `ready`; its stderr goes to this process's.
+ */
+export async function startFloorProcess(
+  script: string,
+  options: { name: string; ready: RegExp; env?: Record<string, string>; timeoutMs?: number },
+): Promise<FloorProcess> {
+  const child = spawn(process.execPath, ['--import', 'tsx', script], {
     cwd: REPO_ROOT,
-    env: { ...process.env, PORT: '0' },
+    env: { ...process.env, ...options.env },
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   let out = '';
-  const url = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(
-      () => reject(new Error(`bare Fastify not listening after 30 s: ${out}`)),
-      30_000,
-    );
+  const timeoutMs = options.timeoutMs ?? 30_000;
+  const ready = await new Promise<string>((resolve, reject) => {
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`${options.name} not ready after ${timeoutMs} ms: ${out}`));
+    }, timeoutMs);
     child.stdout!.on('data', (chunk: Buffer) => {
       out += chunk.toString();
-      const match = /listening on (http:\/\/\S+)/.exec(out);
+      const match = options.ready.exec(out);
       if (match) {
         clearTimeout(timer);
-        resolve(match[1]!);
+        resolve(match[1] ?? match[0]);
       }
     });
-    child.once('exit', (code) => reject(new Error(`bare Fastify exited with ${code}: ${out}`)));
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`${options.name} exited with ${code}: ${out}`));
+    });
   });
   return {
-    url,
+    ready,
     pid: child.pid!,
     async stop() {
+      if (child.exitCode !== null || child.signalCode !== null) return;
       child.kill('SIGTERM');
       const timer = setTimeout(() => child.kill('SIGKILL'), 5_000);
       await exited;
@@ -54,12 +73,22 @@ async function startServer(): Promise<{ url: string; pid: number; stop(): Promis
   };
 }
 
+/** The bare Fastify app (bench/lib/floor-fastify-server.ts) in its own process. */
+export async function startBareFastify(): Promise<{ url: string; pid: number; stop(): Promise<void> }> {
+  const proc = await startFloorProcess('bench/lib/floor-fastify-server.ts', {
+    name: 'bare Fastify',
+    ready: /listening on (http:\/\/\S+)/,
+    env: { PORT: '0' },
+  });
+  return { url: proc.ready, pid: proc.pid, stop: () => proc.stop() };
+}
+
 export async function measureHttpFloor(options: {
   connections: number[];
   warmupS: number;
   durationS: number;
 }): Promise<HttpFloorResult> {
-  const server = await startServer();
+  const server = await startBareFastify();
   try {
     const target = {
       name: 'bare-fastify',

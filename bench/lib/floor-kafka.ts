@@ -8,7 +8,7 @@ import { pathToFileURL } from 'node:url';
 import { BatchingProducer, createKafka, createProducer, type Kafka } from '@sps/kafka';
 import { createGroupConsumer, runGroupConsumer } from '../../libs/kafka/src/runners/consumer-group.js';
 import { createLogger } from '@sps/observability';
-import { log, REPO_ROOT, TOOLS_DIR } from './env.js';
+import { log, REPO_ROOT, sleep, TOOLS_DIR } from './env.js';
 import { fmt, nowUs, summariseUs, type LatencySummary } from './floor-stats.js';
 
 /** One side of a conversation: a producer and any number of consumers, on connections of its own. */
@@ -253,8 +253,12 @@ export interface KafkaFloorResult {
 }
 
 export interface KafkaFloorSession {
-  /** `count` one-hop round trips, then `count` two-hop ones; recorded unless `warmup`. */
-  round(count: number, warmup?: boolean): Promise<void>;
+  /**
+   * `count` one-hop round trips, then `count` two-hop ones; recorded unless `warmup`. With `gapMs`,
+   * every record waits that long after the previous trip ended (the idle-gap floor: clients and
+   * broker idle between records, as at one client in the pipeline).
+   */
+  round(count: number, warmup?: boolean, gapMs?: number): Promise<void>;
   result(): KafkaFloorResult;
   close(): Promise<void>;
 }
@@ -335,9 +339,10 @@ export async function openKafkaFloor(
   const perTrip = (ms: number, trips: number) => Math.round((ms / trips) * 1000) / 1000;
   let sequence = 0;
   return {
-    async round(count, warmup = false) {
+    async round(count, warmup = false, gapMs = 0) {
       let cpu = process.cpuUsage();
       for (let i = 0; i < count; i++) {
+        if (gapMs > 0) await sleep(gapMs);
         const key = `one-${sequence++}`;
         const consumed = waitFor(key);
         const t0 = nowUs();
@@ -353,6 +358,7 @@ export async function openKafkaFloor(
       if (!options.twoHops) return;
       cpu = process.cpuUsage();
       for (let i = 0; i < count; i++) {
+        if (gapMs > 0) await sleep(gapMs);
         const key = `two-${sequence++}`;
         const replied = waitFor(key);
         const t0 = nowUs();

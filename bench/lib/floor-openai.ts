@@ -13,7 +13,7 @@ import { INVOICE_SCHEMA, invoicePrompt, MODEL } from './pipeline.js';
 import type { FakeProvider } from './procs.js';
 
 /** What the processor sends to OpenAI for this schema (the same body as bench:overhead's direct path). */
-function chatBody(prompt: string) {
+export function chatBody(prompt: string) {
   const system = [
     'You turn natural-language prompts into structured data.',
     'Extract from the user prompt the data described by the JSON Schema below.',

@@ -60,7 +60,7 @@ export async function measureRedisFloor(
     log(`redis GET x${options.concurrency}: ${conc.requests_per_s} GET/s, ${fmt(conc)}`);
     return {
       settings:
-        'libs/cache createRedis (ioredis, enableOfflineQueue false, maxRetriesPerRequest 1, commandTimeout 1000; no auto-pipelining): one connection',
+        'libs/cache createRedis (ioredis, enableOfflineQueue false, maxRetriesPerRequest 1, commandTimeout 1000, auto-pipelining: commands of one tick share a write): one connection',
       value_bytes: options.valueBytes,
       sequential: seq,
       concurrent: conc,

@@ -1,0 +1,111 @@
+// The skeleton pipeline's worker (bench/lib/floor-skeleton.ts), its own process like the processor:
+// the minimum of our design's back with the same libraries and nothing else (no validation, retries,
+// coalescing, metrics, logs). libs/kafka's ConcurrentRunner on the requests topic (the processor's
+// runner and its in-flight default); per request one Redis GET (a miss), one OpenAI SDK call to the
+// fake provider (client built as libs/llm builds it), then the result to the results topic and the
+// reply to the caller's reply address through one BatchingProducer, in one tick.
+import { createRedis } from '@sps/cache';
+import { HEADERS, JSON_CONTENT_TYPE } from '@sps/contracts';
+import {
+  BatchingProducer,
+  ConcurrentRunner,
+  DeadLetters,
+  createKafka,
+  createProducer,
+  toHeaders,
+  type OutgoingRecord,
+} from '@sps/kafka';
+import { createLogger } from '@sps/observability';
+import OpenAI from 'openai';
+import { createHttpClient } from '../../libs/llm/src/providers/http-client.js';
+import { chatBody } from './floor-openai.js';
+
+const env = (name: string) => {
+  const value = process.env[name];
+  if (!value) throw new Error(`${name} is not set`);
+  return value;
+};
+const topics = {
+  requests: env('SKELETON_REQUESTS_TOPIC'),
+  results: env('SKELETON_RESULTS_TOPIC'),
+  dlq: env('SKELETON_DLQ_TOPIC'),
+};
+const keyPrefix = env('SKELETON_KEY_PREFIX');
+const logger = createLogger({ service: 'skeleton-worker', level: 'error' });
+const kafka = createKafka({ brokers: env('KAFKA_BROKERS'), clientId: 'skeleton-worker', logger });
+const producer = createProducer(kafka);
+await producer.connect();
+const batching = new BatchingProducer(producer);
+const redis = createRedis(env('REDIS_URL'));
+await new Promise<void>((resolve, reject) => {
+  if (redis.status === 'ready') resolve();
+  redis.once('ready', resolve);
+  redis.once('end', () => reject(new Error('redis connection ended')));
+});
+// as libs/llm/src/providers/openai/adapter.ts builds its client
+const http = createHttpClient();
+const openai = new OpenAI({
+  apiKey: 'sk-fake',
+  baseURL: env('SKELETON_OPENAI_BASE_URL'),
+  maxRetries: 0,
+  timeout: 60_000,
+  fetch: http.fetch,
+  fetchOptions: http.fetchOptions,
+});
+
+interface Request {
+  request_id: string;
+  key: string;
+  prompt: string;
+}
+
+const runner = new ConcurrentRunner<Request>({
+  kafka,
+  groupId: env('SKELETON_GROUP_ID'),
+  topics: [topics.requests],
+  logger,
+  // the processor's default PROCESSOR_MAX_IN_FLIGHT
+  maxInFlight: 256,
+  decode: (record) => JSON.parse(record.value?.toString('utf8') ?? 'null') as Request,
+  deadLetters: new DeadLetters(batching, { topic: topics.dlq, stage: 'skeleton-worker' }, logger),
+  async handle(record) {
+    const request = record.value;
+    const cached = await redis.getBuffer(`${keyPrefix}${request.key}`);
+    if (cached !== null) throw new Error(`unexpected cache hit for ${request.key}`);
+    const completion = await openai.chat.completions.create(chatBody(request.prompt));
+    const choice = completion.choices[0];
+    const outgoing: OutgoingRecord = {
+      key: request.request_id,
+      value: JSON.stringify({
+        request_id: request.request_id,
+        status: 'completed',
+        result: JSON.parse(choice?.message.content ?? 'null') as unknown,
+        model: completion.model,
+        usage: completion.usage,
+        finish_reason: choice?.finish_reason,
+      }),
+      headers: toHeaders({
+        [HEADERS.correlationId]: request.request_id,
+        [HEADERS.contentType]: JSON_CONTENT_TYPE,
+      }),
+    };
+    const replyTopic = record.headers[HEADERS.replyTopic];
+    const replyPartition = record.headers[HEADERS.replyPartition];
+    const sends = [batching.send(topics.results, outgoing)];
+    if (replyTopic && replyPartition !== undefined)
+      sends.push(batching.send(replyTopic, { ...outgoing, partition: Number(replyPartition) }));
+    await Promise.all(sends);
+  },
+});
+await runner.start();
+console.log('skeleton worker consuming');
+const stop = () =>
+  void (async () => {
+    await runner.stop(2_000).catch(() => undefined);
+    await producer.disconnect().catch(() => undefined);
+    await http.close();
+    redis.disconnect();
+    process.exit(0);
+  })();
+process.once('SIGINT', stop);
+process.once('SIGTERM', stop);
