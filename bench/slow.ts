@@ -35,7 +35,8 @@ const CONFIG = {
    * Records in flight (PROCESSOR_MAX_IN_FLIGHT) above the provider bound, as a fraction of it: a
    * record also spends time before its call (decode, admission) and after it (validation, the
    * result's acknowledgement), and with equal bounds those records would leave provider slots idle.
-   * The processor's defaults keep the same margin (320 records, 256 calls a provider).
+   * The processor's defaults keep the same margin (320 records, 256 calls a provider). The extra
+   * run with equal bounds shows what the margin changes (on a quiet machine: nothing measurable).
    */
   record_headroom: Number(process.env.BENCH_SLOW_RECORD_HEADROOM ?? 0.25),
   /** one more run at this provider bound with records = calls (no headroom), for comparison; 0: none */
