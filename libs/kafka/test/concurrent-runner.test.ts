@@ -184,6 +184,39 @@ describe('ConcurrentRunner', () => {
     await runner.stop(100);
   });
 
+  it('never runs more than maxInFlight when several partitions wait for the last slots', async () => {
+    const handler = controlledHandler();
+    const { consumer, runner } = setup({
+      handle: handler.handle,
+      maxInFlight: 4,
+      partitionsConsumedConcurrently: 3,
+    });
+    await runner.start();
+    // Three partitions' batches arrive together and compete for the same four slots.
+    const deliveries = [0, 1, 2].map((partition) =>
+      consumer.deliver(
+        'in',
+        partition,
+        [0, 1, 2].map((i) => message(i, { n: partition * 10 + i })),
+      ),
+    );
+    await until(() => handler.started.length >= 4);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    expect(handler.started).toHaveLength(4); // the bound holds across partitions
+    expect(runner.inFlightCount).toBe(4);
+    // Each freed slot is taken by exactly one waiting record.
+    for (let freed = 1; freed <= 5; freed++) {
+      handler.finish(handler.started[freed - 1]!);
+      await until(() => handler.started.length === 4 + freed);
+      await new Promise((resolve) => setTimeout(resolve, 10));
+      expect(handler.started).toHaveLength(4 + freed);
+      expect(runner.inFlightCount).toBe(4);
+    }
+    for (const n of handler.started.slice(5)) handler.finish(n);
+    await Promise.all(deliveries);
+    await runner.stop(100);
+  });
+
   it('bounds the uncommitted span of a partition behind a record that does not finish', async () => {
     const handler = controlledHandler();
     const { consumer, runner } = setup({

@@ -148,19 +148,23 @@ export class ConcurrentRunner<T> {
         this.holdTimers.add(timer);
         return;
       }
-      // The instance-wide bound is waited for here, heartbeating: every partition shares it, and
-      // a slot is taken the moment one frees (pausing would cost a refetch and a fetch-wait).
-      if (!(await this.waitForSlot(heartbeat, () => isRunning() && !isStale()))) return;
       let tracker = this.trackers.get(key);
       if (!tracker) this.trackers.set(key, (tracker = new PartitionOffsetTracker()));
+      // Checked before waiting for a slot: only this loop adds to the partition's span, so it can
+      // only shrink meanwhile.
       if (tracker.inFlight >= this.maxSpan) {
         pause();
         this.pausedForCapacity.set(key, { topic: batch.topic, partition: batch.partition });
         return;
       }
+      // The instance-wide bound is waited for here, heartbeating: every partition shares it, and
+      // a slot is taken the moment one frees (pausing would cost a refetch and a fetch-wait).
+      const taken =
+        this.inFlight < this.options.maxInFlight
+          ? this.takeSlot()
+          : await this.waitForSlot(heartbeat, () => isRunning() && !isStale());
+      if (!taken) return;
       tracker.start(message.offset);
-      this.inFlight += 1;
-      this.metrics.recordInFlight(this.inFlight);
       void this.run(tracker, raw);
       // Resolving moves the fetch position only; the commit follows the finished prefix.
       resolveOffset(message.offset);
@@ -199,17 +203,28 @@ export class ConcurrentRunner<T> {
     }
   }
 
-  /** True once a slot is free; false if the runner stopped or the partition moved meanwhile. */
+  /**
+   * Takes a slot, in the same synchronous step as the check that one is free: with an await in
+   * between, the loops of several partitions could each see the last free slot and all take it
+   * (the bound was overshot by up to partitionsConsumedConcurrently - 1).
+   */
+  private takeSlot(): true {
+    this.inFlight += 1;
+    this.metrics.recordInFlight(this.inFlight);
+    return true;
+  }
+
+  /** Takes a slot once one frees; false if the runner stopped or the partition moved meanwhile. */
   private async waitForSlot(heartbeat: () => Promise<void>, live: () => boolean): Promise<boolean> {
-    while (this.inFlight >= this.options.maxInFlight) {
+    for (;;) {
       if (this.stopping || !live()) return false;
+      if (this.inFlight < this.options.maxInFlight) return this.takeSlot();
       await new Promise<void>((resolve) => {
         this.slotFreed.push(resolve);
         setTimeout(resolve, 1_000).unref();
       });
       await heartbeat().catch(() => undefined);
     }
-    return !this.stopping && live();
   }
 
   /** Resumes partitions paused at their span bound once their span has room (with slack, to avoid refetch churn). */
