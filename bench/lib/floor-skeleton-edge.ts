@@ -7,24 +7,17 @@ import { randomUUID } from 'node:crypto';
 import Fastify from 'fastify';
 import { createRedis } from '@sps/cache';
 import { HEADERS, JSON_CONTENT_TYPE } from '@sps/contracts';
-import { BatchingProducer, ReplyListener, createKafka, createProducer, toHeaders } from '@sps/kafka';
-import { createLogger } from '@sps/observability';
+import { BatchingProducer, ReplyListener, toHeaders } from '@sps/kafka';
+import { requiredEnv, skeletonKafka } from './floor-skeleton-process.js';
 
-const env = (name: string) => {
-  const value = process.env[name];
-  if (!value) throw new Error(`${name} is not set`);
-  return value;
-};
+const env = requiredEnv;
 const topics = {
   requests: env('SKELETON_REQUESTS_TOPIC'),
   results: env('SKELETON_RESULTS_TOPIC'),
   replies: env('SKELETON_REPLIES_TOPIC'),
 };
 const keyPrefix = env('SKELETON_KEY_PREFIX');
-const logger = createLogger({ service: 'skeleton-edge', level: 'error' });
-const kafka = createKafka({ brokers: env('KAFKA_BROKERS'), clientId: 'skeleton-edge', logger });
-const producer = createProducer(kafka);
-await producer.connect();
+const { logger, kafka, producer } = await skeletonKafka('skeleton-edge');
 // as ingest-api: bounded queue, 2 s produce timeout
 const batching = new BatchingProducer(producer, { maxQueued: 5_000 });
 const produceTimeoutMs = 2_000;

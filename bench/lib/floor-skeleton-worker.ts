@@ -6,35 +6,20 @@
 // reply to the caller's reply address through one BatchingProducer, in one tick.
 import { createRedis } from '@sps/cache';
 import { HEADERS, JSON_CONTENT_TYPE } from '@sps/contracts';
-import {
-  BatchingProducer,
-  ConcurrentRunner,
-  DeadLetters,
-  createKafka,
-  createProducer,
-  toHeaders,
-  type OutgoingRecord,
-} from '@sps/kafka';
-import { createLogger } from '@sps/observability';
+import { BatchingProducer, ConcurrentRunner, DeadLetters, toHeaders, type OutgoingRecord } from '@sps/kafka';
 import OpenAI from 'openai';
 import { createHttpClient } from '../../libs/llm/src/providers/http-client.js';
 import { chatBody } from './floor-openai.js';
+import { requiredEnv, skeletonKafka } from './floor-skeleton-process.js';
 
-const env = (name: string) => {
-  const value = process.env[name];
-  if (!value) throw new Error(`${name} is not set`);
-  return value;
-};
+const env = requiredEnv;
 const topics = {
   requests: env('SKELETON_REQUESTS_TOPIC'),
   results: env('SKELETON_RESULTS_TOPIC'),
   dlq: env('SKELETON_DLQ_TOPIC'),
 };
 const keyPrefix = env('SKELETON_KEY_PREFIX');
-const logger = createLogger({ service: 'skeleton-worker', level: 'error' });
-const kafka = createKafka({ brokers: env('KAFKA_BROKERS'), clientId: 'skeleton-worker', logger });
-const producer = createProducer(kafka);
-await producer.connect();
+const { logger, kafka, producer } = await skeletonKafka('skeleton-worker');
 const batching = new BatchingProducer(producer);
 const redis = createRedis(env('REDIS_URL'));
 await new Promise<void>((resolve, reject) => {
