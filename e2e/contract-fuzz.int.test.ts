@@ -48,6 +48,9 @@ interface Report {
  * - failures dropped (counted in the report's `filtered`) where a check's assumption meets
  *   documented behaviour:
  *   - a template's parameters are the stored template's: 400 naming `template.parameters.*`;
+ *   - a caller's JSON Schema must compile: one that is not a valid JSON Schema (a free-form
+ *     object in the document, which cannot carry the meta-schema) is refused with 400
+ *     INVALID_SCHEMA;
  *   - a body with a `__proto__` key or a `constructor.prototype` is refused (prototype-poisoning
  *     defence, in the document's description; JSON Schema cannot forbid a key inside a caller's
  *     free-form JSON Schema);
