@@ -23,6 +23,7 @@ import {
   type LoadFigures,
   type Spread,
   type Target,
+  describeRun,
 } from './lib/load.js';
 import {
   cleanUpKey,
@@ -256,15 +257,7 @@ export async function runOverhead(mode: 'overhead' | 'peers'): Promise<void> {
           const breakdown =
             rows && pipeline && key ? await pipelineBreakdown(pipeline.db, key.apiKeyId, since) : undefined;
           byTarget.get(target.name)!.push({ ...figures, cpu, ...(breakdown ? { breakdown } : {}) });
-          log(
-            `c=${concurrency} round ${round} ${target.name.padEnd(13)} ${String(figures.requests_per_s).padStart(7)} req/s  p50 ${figures.p50_ms} p90 ${figures.p90_ms} p99 ${figures.p99_ms} max ${figures.max_ms} ms` +
-              (figures.non_2xx || figures.errors
-                ? `  non-2xx ${figures.non_2xx} errors ${figures.errors + figures.timeouts}`
-                : '') +
-              `  cpu ${Object.entries(cpu.cores)
-                .map(([name, cores]) => `${name} ${cores}`)
-                .join(', ')}, other ${cpu.other_cores}`,
-          );
+          log(`c=${concurrency} round ${round} ${target.name.padEnd(13)} ${describeRun(figures, cpu)}`);
         }
       }
       for (const target of targets) {

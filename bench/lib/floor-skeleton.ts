@@ -22,6 +22,7 @@ import {
   type LoadFigures,
   type Spread,
   type Target,
+  describeRun,
 } from './load.js';
 import { invoicePrompt } from './pipeline.js';
 import { cpuMeter, stackGroups, type CpuShare, type FakeProvider, type PidGroup } from './procs.js';
@@ -209,15 +210,7 @@ export async function measureSkeleton(
           await drain(fake);
           await fake.reset(); // the fake provider keeps every call it answered
           byTarget.get(name)!.push({ ...figures, cpu });
-          log(
-            `skeleton c=${concurrency} round ${round} ${name.padEnd(13)} ${String(figures.requests_per_s).padStart(7)} req/s  p50 ${figures.p50_ms} p90 ${figures.p90_ms} p99 ${figures.p99_ms} max ${figures.max_ms} ms` +
-              (figures.non_2xx || figures.errors || figures.timeouts
-                ? `  non-2xx ${figures.non_2xx} errors ${figures.errors + figures.timeouts}`
-                : '') +
-              `  cpu ${Object.entries(cpu.cores)
-                .map(([proc, cores]) => `${proc} ${cores}`)
-                .join(', ')}, other ${cpu.other_cores}`,
-          );
+          log(`skeleton c=${concurrency} round ${round} ${name.padEnd(13)} ${describeRun(figures, cpu)}`);
         }
       }
       for (const name of names) {

@@ -2,6 +2,7 @@ import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { TOOLS_DIR } from './env.js';
+import type { CpuShare } from './procs.js';
 
 // autocannon and its HDR histogram come from bench/.tools (bench/setup.sh), not the repo's dependencies.
 const toolsRequire = createRequire(join(TOOLS_DIR, 'package.json'));
@@ -198,4 +199,16 @@ export function summarise(
     errors: runs.reduce((sum, run) => sum + run.errors + run.timeouts, 0),
     non_2xx: runs.reduce((sum, run) => sum + run.non_2xx, 0),
   };
+}
+
+/** One measured run as the benchmarks log it: throughput, latencies, failures if any, CPU per process. */
+export function describeRun(figures: LoadFigures, cpu: CpuShare): string {
+  const failures = figures.errors + figures.timeouts;
+  return (
+    `${String(figures.requests_per_s).padStart(7)} req/s  p50 ${figures.p50_ms} p90 ${figures.p90_ms} p99 ${figures.p99_ms} max ${figures.max_ms} ms` +
+    (figures.non_2xx || failures ? `  non-2xx ${figures.non_2xx} errors ${failures}` : '') +
+    `  cpu ${Object.entries(cpu.cores)
+      .map(([name, cores]) => `${name} ${cores}`)
+      .join(', ')}, other ${cpu.other_cores}`
+  );
 }
