@@ -1,7 +1,10 @@
 // npm run bench:slow — slow-provider concurrency: the fake provider answers after 1 s; how many
 // requests per second one processor sustains for PROCESSOR_MAX_IN_FLIGHT (= LLM_MAX_CONCURRENCY) of
 // 16, 64, 256 and 1024. Requests are produced straight to the requests topic; results are counted
-// on the results topic. Writes bench/results/slow.json.
+// on the results topic. Beside each run at BENCH_SLOW_FLOOR_IN_FLIGHT's bounds, the floor
+// (bench/lib/floor-slow.ts): the same calls to the same fake provider at the same bound with
+// nothing of the pipeline, through the bare transport and through libs/llm's SDK call.
+// Writes bench/results/slow.json.
 import { randomBytes } from 'node:crypto';
 import { produceRequests, promptRequests } from '../e2e/kafka-pipeline.js';
 import { summariseProfile, type ProfileSummary } from './lib/cpuprofile.js';
@@ -14,6 +17,7 @@ import {
   waitForQuietMachine,
   writeResult,
 } from './lib/env.js';
+import { measureSlowFloor, type SlowFloorRun } from './lib/floor-slow.js';
 import { createBenchPipeline, invoicePrompt } from './lib/pipeline.js';
 import { followTopic, steadyRate, thin, waitForGroup } from './lib/progress.js';
 import {
@@ -46,6 +50,8 @@ const CONFIG = {
   min_requests: 400,
   max_requests: Number(process.env.BENCH_SLOW_MAX_REQUESTS ?? 20_000),
   timeout_s: Number(process.env.BENCH_SLOW_TIMEOUT_S ?? 300),
+  /** bounds at which the floor runs beside the processor's run (same calls, same provider) */
+  floor_in_flight: (process.env.BENCH_SLOW_FLOOR_IN_FLIGHT ?? '256,1024').split(',').filter(Boolean).map(Number),
   profile_in_flight: Number(process.env.BENCH_SLOW_PROFILE_IN_FLIGHT ?? 1024),
   profile_requests: Number(process.env.BENCH_SLOW_PROFILE_REQUESTS ?? 8_000),
   request:
@@ -70,6 +76,8 @@ interface Run {
   done: boolean;
   cpu: CpuShare;
   timeline: [number, number][];
+  /** the floor at this bound, measured just before this run (none: not at a floor bound) */
+  floor?: SlowFloorRun[];
 }
 
 const stack = ensureStack();
@@ -145,8 +153,19 @@ try {
     log(
       `in flight ${inFlight} (records ${records}): ${requests} requests, provider latency ${CONFIG.provider_latency_ms} ms`,
     );
+    const floor: SlowFloorRun[] = [];
+    if (CONFIG.floor_in_flight.includes(inFlight) && records !== inFlight) {
+      for (const variant of ['transport', 'sdk'] as const) {
+        const run = await measureSlowFloor(fake, variant, inFlight, requests, CONFIG.provider_latency_ms);
+        await fake.reset();
+        floor.push(run);
+        log(
+          `  floor ${variant}: steady ${run.steady_per_s}/s (${run.efficiency} of ideal), mean call ${run.mean_call_ms} ms, ${run.cpu_us_per_call} µs CPU a call, failed ${run.failed}`,
+        );
+      }
+    }
     const { files: _files, ...result } = await oneRun(inFlight, requests, false, records);
-    runs.push(result);
+    runs.push(floor.length > 0 ? { ...result, floor } : result);
     log(
       `  ${result.throughput_per_s} req/s overall, steady ${result.steady_per_s}/s of ideal ${result.ideal_per_s}/s; failed ${result.failed}; cpu ${Object.entries(
         result.cpu.cores,

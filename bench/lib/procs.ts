@@ -121,7 +121,9 @@ export function spawnApp(
   env: Record<string, string>,
   options: { name?: string; profile?: boolean } = {},
 ): Promise<Proc> {
-  const nodeOptions = APP_NODE_OPTIONS[app];
+  // BENCH_NODE_OPTIONS_<APP> (e.g. BENCH_NODE_OPTIONS_PROCESSOR) replaces the deployed flags, for A/B runs.
+  const override = process.env[`BENCH_NODE_OPTIONS_${app.toUpperCase().replace('-', '_')}`];
+  const nodeOptions = override ?? APP_NODE_OPTIONS[app];
   return start(options.name ?? app, process.execPath, ['--import', 'tsx', `apps/${app}/src/main.ts`], {
     env: { LOG_LEVEL: 'info', ...(nodeOptions ? { NODE_OPTIONS: nodeOptions } : {}), ...env },
     ready: READINESS[app],

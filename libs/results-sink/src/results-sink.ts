@@ -25,6 +25,13 @@ export interface ResultsSinkOptions {
   registry: Registry;
   sessionTimeoutMs?: number;
   maxBackoffMs?: number;
+  /**
+   * How long a fetch may wait on the broker to gather `fetchMinBytes` (default 100 ms), and that
+   * amount (default 64 KiB): under a trickle of results the sink stores a few larger batches
+   * instead of one transaction per record, at the price of rows landing up to this much later.
+   */
+  fetchMaxWaitMs?: number;
+  fetchMinBytes?: number;
 }
 
 const checkResult = compileContract(ResultMessage);
@@ -69,6 +76,8 @@ export class ResultsSink {
       registry: options.registry,
       sessionTimeoutMs: options.sessionTimeoutMs,
       maxBytesPerPartition: 4 * 1024 * 1024,
+      maxWaitTimeMs: options.fetchMaxWaitMs ?? 100,
+      minBytes: options.fetchMinBytes ?? 64 * 1024,
       decode: decodeResult,
       // A span per batch stored, linked to each result's context; each job event is produced in
       // the context of the job's last result of the batch, so its webhook joins the job's trace.

@@ -15,6 +15,12 @@ export interface GroupOptions {
    */
   maxWaitTimeMs?: number;
   /**
+   * Bytes a fetch waits for on the broker (up to maxWaitTimeMs) before it answers. 1 (default): a
+   * record is handed over the moment it lands, for stages on a caller's critical path. A consumer
+   * that writes in bulk (the sink) sets more: fewer, larger batches for the same records.
+   */
+  minBytes?: number;
+  /**
    * Called when the client gives up on the group for good (a crash it will not restart from).
    * The process must not stay alive and idle: the default exits so that a supervisor restarts it.
    */
@@ -56,6 +62,7 @@ export function createGroupConsumer(options: GroupOptions): Consumer {
     heartbeatInterval: Math.max(500, Math.floor(sessionTimeout / 10)),
     maxBytesPerPartition: options.maxBytesPerPartition ?? 1024 * 1024,
     maxWaitTimeInMs: options.maxWaitTimeMs ?? 100,
+    minBytes: options.minBytes ?? 1,
     // Without a budget, a broker that is away for minutes is waited for: the client restarts the
     // consumer itself. With one (KAFKA_CONSUMER_MAX_RETRIES), it gives up once the budget is spent.
     retry:
