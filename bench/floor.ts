@@ -84,6 +84,8 @@ const CONFIG = {
     provider_latency_ms: Number(process.env.BENCH_PROVIDER_LATENCY_MS ?? 50),
     miss_concurrencies: numbers(process.env.BENCH_FLOOR_SKELETON_MISS_CONCURRENCY, [1, 32]),
     hit_concurrencies: numbers(process.env.BENCH_FLOOR_SKELETON_HIT_CONCURRENCY, [1, 64]),
+    /** misses again with the real sink storing every result (the design's row per request) */
+    sink_concurrencies: numbers(process.env.BENCH_FLOOR_SKELETON_SINK_CONCURRENCY, [32]),
     runs: Number(process.env.BENCH_FLOOR_SKELETON_RUNS ?? 3),
     duration_s: Number(process.env.BENCH_FLOOR_SKELETON_DURATION_S ?? 4),
     warmup_s: Number(process.env.BENCH_FLOOR_SKELETON_WARMUP_S ?? 1),
@@ -297,6 +299,7 @@ if (SECTIONS.includes('skeleton')) {
           providerLatencyMs: CONFIG.skeleton.provider_latency_ms,
           missConcurrencies: CONFIG.skeleton.miss_concurrencies,
           hitConcurrencies: CONFIG.skeleton.hit_concurrencies,
+          sinkConcurrencies: CONFIG.skeleton.sink_concurrencies,
           runs: CONFIG.skeleton.runs,
           durationS: CONFIG.skeleton.duration_s,
           warmupS: CONFIG.skeleton.warmup_s,

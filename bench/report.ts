@@ -79,6 +79,13 @@ interface KafkaResult extends Common {
     failed_rows: number;
     done: boolean;
     cpu: CpuShare;
+    /** bench/lib/floor-slow.ts at this bound (absent in older results) */
+    floor?: {
+      variant: string;
+      steady_per_s: number | null;
+      efficiency: number | null;
+      mean_call_ms: number;
+    }[];
   }[];
   profiles: Record<string, ProfileSummary>;
 }
@@ -96,6 +103,13 @@ interface SlowResult extends Common {
     failed: number;
     done: boolean;
     cpu: CpuShare;
+    /** bench/lib/floor-slow.ts at this bound (absent in older results) */
+    floor?: {
+      variant: string;
+      steady_per_s: number | null;
+      efficiency: number | null;
+      mean_call_ms: number;
+    }[];
   }[];
   profiles: Record<string, ProfileSummary>;
 }
@@ -214,12 +228,14 @@ interface FloorResult extends Common {
     hit_value_bytes: number;
     miss_result_bytes?: number;
     results: {
-      target: 'direct' | 'skeleton-miss' | 'skeleton-hit';
+      target: 'direct' | 'skeleton-miss' | 'skeleton-hit' | 'skeleton-sink-miss';
       concurrency: number;
       summary: Figures & { errors: number; non_2xx: number; ok: number };
       cpu_cores: Record<string, number>;
     }[];
     miss_overhead: Record<string, Figures>;
+    /** the misses with apps/sink storing every result (absent in older results) */
+    sink_miss_overhead?: Record<string, Figures>;
   };
   cpu: Record<string, CpuShare>;
 }
@@ -324,8 +340,11 @@ function overheadSection(result: OverheadResult, title: string, floors?: Floors)
   const peers = Object.keys(result.ratio_ours_to_peer_p50);
   const missFloorValue = floors ? missFloor(floors).value : undefined;
   const skeletonColumn = config.concurrencies.some((c) => floors?.skeleton?.missOverhead(c));
-  const skeletonPair = (concurrency: number) => {
-    const o = floors?.skeleton?.missOverhead(concurrency);
+  const sinkColumn = config.concurrencies.some((c) => floors?.skeleton?.sinkMissOverhead(c));
+  const skeletonPair = (concurrency: number, withSink = false) => {
+    const o = withSink
+      ? floors?.skeleton?.sinkMissOverhead(concurrency)
+      : floors?.skeleton?.missOverhead(concurrency);
     return o ? `${signed(o.p50_ms.median)} / ${signed(o.p99_ms.median)}` : '—';
   };
   if (result.overhead['pipeline-miss'] && peers.length > 0) {
@@ -333,8 +352,8 @@ function overheadSection(result: OverheadResult, title: string, floors?: Floors)
       "**Overhead side by side** (path minus direct, same round; p50 / p99 in ms; ratio = our p50 overhead ÷ the peer's)" +
         (floors ? `; floor = ${missFloor(floors).text} (\`bench:floor\`, p50)` : ''),
       '',
-      `| concurrency | ours (miss) | ${floors ? 'floor of our miss overhead (p50) | ' : ''}${skeletonColumn ? 'skeleton pipeline (miss) | ' : ''}${peers.map((p) => LABELS[p]).join(' | ')} | ${peers.map((p) => `ours ÷ ${p}`).join(' | ')} |`,
-      `|---|---|${floors ? '---|' : ''}${skeletonColumn ? '---|' : ''}${peers.map(() => '---|').join('')}${peers.map(() => '---|').join('')}`,
+      `| concurrency | ours (miss) | ${floors ? 'floor of our miss overhead (p50) | ' : ''}${skeletonColumn ? 'skeleton pipeline (miss) | ' : ''}${sinkColumn ? 'skeleton + sink (miss) | ' : ''}${peers.map((p) => LABELS[p]).join(' | ')} | ${peers.map((p) => `ours ÷ ${p}`).join(' | ')} |`,
+      `|---|---|${floors ? '---|' : ''}${skeletonColumn ? '---|' : ''}${sinkColumn ? '---|' : ''}${peers.map(() => '---|').join('')}${peers.map(() => '---|').join('')}`,
     );
     for (const concurrency of config.concurrencies) {
       const pair = (target: string) => {
@@ -342,7 +361,7 @@ function overheadSection(result: OverheadResult, title: string, floors?: Floors)
         return o ? `${signed(o.p50_ms.median)} / ${signed(o.p99_ms.median)}` : '—';
       };
       out.push(
-        `| ${concurrency} | ${pair('pipeline-miss')} | ${floors ? `${missFloorValue === undefined ? '—' : `+${fl(missFloorValue)}`} | ` : ''}${skeletonColumn ? `${skeletonPair(concurrency)} | ` : ''}${peers.map(pair).join(' | ')} | ${peers.map((p) => n(result.ratio_ours_to_peer_p50[p]?.[String(concurrency)], 2)).join(' | ')} |`,
+        `| ${concurrency} | ${pair('pipeline-miss')} | ${floors ? `${missFloorValue === undefined ? '—' : `+${fl(missFloorValue)}`} | ` : ''}${skeletonColumn ? `${skeletonPair(concurrency)} | ` : ''}${sinkColumn ? `${skeletonPair(concurrency, true)} | ` : ''}${peers.map(pair).join(' | ')} | ${peers.map((p) => n(result.ratio_ours_to_peer_p50[p]?.[String(concurrency)], 2)).join(' | ')} |`,
       );
     }
     out.push('');
@@ -428,6 +447,7 @@ interface Floors {
     latency: number;
     hit(concurrency: number): { summary: Figures; cpu_cores: Record<string, number> } | undefined;
     missOverhead(concurrency: number): Figures | undefined;
+    sinkMissOverhead(concurrency: number): Figures | undefined;
   };
   /** the skeleton's run of the same path (pipeline-miss / pipeline-hit) at this concurrency */
   skeletonRuns?: (target: string, concurrency: number) => { summary: Figures } | undefined;
@@ -475,6 +495,7 @@ function floorsOf(floor: FloorResult | undefined, providerLatency: number): Floo
       latency: floor.skeleton.provider_latency_ms,
       hit: (c) => floor.skeleton!.results.find((r) => r.target === 'skeleton-hit' && r.concurrency === c),
       missOverhead: (c) => floor.skeleton!.miss_overhead[String(c)],
+      sinkMissOverhead: (c) => floor.skeleton!.sink_miss_overhead?.[String(c)],
     },
     skeletonRuns:
       floor.skeleton &&
@@ -897,12 +918,19 @@ if (slow) {
     '',
     `Fake provider latency ${slow.config.provider_latency_ms} ms; in flight = LLM_MAX_CONCURRENCY (provider calls at once); records = PROCESSOR_MAX_IN_FLIGHT (a record is also in flight before and after its call); ideal = in flight ÷ latency.`,
     '',
-    '| in flight | records | requests | ideal req/s | **sustained req/s** (10–90%) | overall req/s | efficiency | failed | processor CPU cores | machine busy cores |',
-    '|---|---|---|---|---|---|---|---|---|---|',
-    ...slow.runs.map(
-      (r) =>
-        `| ${r.in_flight} | ${r.records_in_flight ?? r.in_flight} | ${r.requests} | ${r.ideal_per_s} | **${n(r.steady_per_s)}** | ${n(r.throughput_per_s)} | ${r.efficiency === null ? '—' : `${Math.round(r.efficiency * 100)}%`} | ${r.failed} | ${n(r.cpu.cores.processor, 2)} | ${n(r.cpu.machine_busy_cores, 2)} |`,
-    ),
+    "Floor (bench/lib/floor-slow.ts, measured just before the run at the same bound, same calls, same fake provider, in the benchmark process): **transport** = undici.request alone; **SDK** = libs/llm's provider call as the processor makes it (ResilientProvider → OpenAI SDK over libs/llm's transport), without Kafka, the cache or validation; sustained req/s and efficiency as for the processor.",
+    '',
+    '| in flight | records | requests | ideal req/s | **sustained req/s** (10–90%) | overall req/s | efficiency | floor: transport | floor: SDK | failed | processor CPU cores | machine busy cores |',
+    '|---|---|---|---|---|---|---|---|---|---|---|---|',
+    ...slow.runs.map((r) => {
+      const pct = (value: number | null | undefined) =>
+        value === null || value === undefined ? '—' : `${Math.round(value * 1000) / 10}%`;
+      const floor = (variant: string) => {
+        const f = r.floor?.find((x) => x.variant === variant);
+        return f ? `${n(f.steady_per_s)} (${pct(f.efficiency)}; call ${n(f.mean_call_ms, 0)} ms)` : '—';
+      };
+      return `| ${r.in_flight} | ${r.records_in_flight ?? r.in_flight} | ${r.requests} | ${r.ideal_per_s} | **${n(r.steady_per_s)}** | ${n(r.throughput_per_s)} | ${pct(r.efficiency)} | ${floor('transport')} | ${floor('sdk')} | ${r.failed} | ${n(r.cpu.cores.processor, 2)} | ${n(r.cpu.machine_busy_cores, 2)} |`;
+    }),
     '',
   );
   const rows = Object.entries(slow.profiles ?? {}).flatMap(([proc, summary]) =>

@@ -51,7 +51,10 @@ const CONFIG = {
   max_requests: Number(process.env.BENCH_SLOW_MAX_REQUESTS ?? 20_000),
   timeout_s: Number(process.env.BENCH_SLOW_TIMEOUT_S ?? 300),
   /** bounds at which the floor runs beside the processor's run (same calls, same provider) */
-  floor_in_flight: (process.env.BENCH_SLOW_FLOOR_IN_FLIGHT ?? '256,1024').split(',').filter(Boolean).map(Number),
+  floor_in_flight: (process.env.BENCH_SLOW_FLOOR_IN_FLIGHT ?? '256,1024')
+    .split(',')
+    .filter(Boolean)
+    .map(Number),
   profile_in_flight: Number(process.env.BENCH_SLOW_PROFILE_IN_FLIGHT ?? 1024),
   profile_requests: Number(process.env.BENCH_SLOW_PROFILE_REQUESTS ?? 8_000),
   request:

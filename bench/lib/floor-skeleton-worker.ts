@@ -3,7 +3,9 @@
 // coalescing, metrics, logs). libs/kafka's ConcurrentRunner on the requests topic (the processor's
 // runner and its in-flight default); per request one Redis GET (a miss), one OpenAI SDK call to the
 // fake provider (client built as libs/llm builds it), then the result to the results topic and the
-// reply to the caller's reply address through one BatchingProducer, in one tick.
+// reply to the caller's reply address through one BatchingProducer, in one tick. The result has our
+// result contract's shape (libs/contracts ResultMessage), so that the real sink can store it (the
+// skeleton-with-sink floor).
 import { createRedis } from '@sps/cache';
 import { HEADERS, JSON_CONTENT_TYPE } from '@sps/contracts';
 import { BatchingProducer, ConcurrentRunner, DeadLetters, toHeaders, type OutgoingRecord } from '@sps/kafka';
@@ -19,6 +21,7 @@ const topics = {
   dlq: env('SKELETON_DLQ_TOPIC'),
 };
 const keyPrefix = env('SKELETON_KEY_PREFIX');
+const tenant = env('SKELETON_TENANT');
 const { logger, kafka, producer } = await skeletonKafka('skeleton-worker');
 const batching = new BatchingProducer(producer);
 const redis = createRedis(env('REDIS_URL'));
@@ -55,6 +58,7 @@ const runner = new ConcurrentRunner<Request>({
   deadLetters: new DeadLetters(batching, { topic: topics.dlq, stage: 'skeleton-worker' }, logger),
   async handle(record) {
     const request = record.value;
+    const started = performance.now();
     const cached = await redis.getBuffer(`${keyPrefix}${request.key}`);
     if (cached !== null) throw new Error(`unexpected cache hit for ${request.key}`);
     const completion = await openai.chat.completions.create(chatBody(request.prompt));
@@ -63,11 +67,33 @@ const runner = new ConcurrentRunner<Request>({
       key: request.request_id,
       value: JSON.stringify({
         request_id: request.request_id,
-        status: 'completed',
-        result: JSON.parse(choice?.message.content ?? 'null') as unknown,
-        model: completion.model,
-        usage: completion.usage,
-        finish_reason: choice?.finish_reason,
+        tenant_id: tenant,
+        status: 'succeeded',
+        output: {
+          data: JSON.parse(choice?.message.content ?? 'null') as unknown,
+          output_format: 'json',
+          validation_status: 'skipped',
+          provider_used: 'openai',
+          model: completion.model,
+          cached: false,
+          repaired: false,
+          original_language: 'und',
+        },
+        prompt: request.prompt,
+        request_params: {},
+        attempts: [
+          {
+            provider: 'openai',
+            model: completion.model,
+            outcome: 'valid',
+            tokens_in: completion.usage?.prompt_tokens ?? 0,
+            tokens_out: completion.usage?.completion_tokens ?? 0,
+            cost_usd: 0,
+            latency_ms: Math.round(performance.now() - started),
+          },
+        ],
+        processing_time_ms: Math.round(performance.now() - started),
+        completed_at: new Date().toISOString(),
       }),
       headers: toHeaders({
         [HEADERS.correlationId]: request.request_id,

@@ -4,7 +4,9 @@
 // ReplyListener) and a worker (bench/lib/floor-skeleton-worker.ts: ConcurrentRunner, Redis GET,
 // OpenAI SDK, BatchingProducer) — on topics of the apps' partition counts, measured the way
 // bench:overhead measures the pipeline: cache misses against direct calls to the fake provider in
-// the same round (the overhead), and cache hits.
+// the same round (the overhead), and cache hits. With `sinkConcurrencies`, the misses are measured
+// once more (first, on empty topics) with our real sink (apps/sink) storing each result's row in
+// Postgres, as the design requires of every request: the skeleton with its third durable write.
 import { randomUUID } from 'node:crypto';
 import { TOPICS } from '@sps/contracts';
 import { createRedis } from '@sps/cache';
@@ -24,8 +26,18 @@ import {
   type Target,
   describeRun,
 } from './load.js';
+import { sql } from 'kysely';
+import { createDatabase } from '@sps/db';
 import { invoicePrompt } from './pipeline.js';
-import { cpuMeter, stackGroups, type CpuShare, type FakeProvider, type PidGroup } from './procs.js';
+import {
+  cpuMeter,
+  spawnApp,
+  stackGroups,
+  type CpuShare,
+  type FakeProvider,
+  type PidGroup,
+  type Proc,
+} from './procs.js';
 
 export interface SkeletonOptions {
   providerLatencyMs: number;
@@ -36,12 +48,14 @@ export interface SkeletonOptions {
   warmupS: number;
   /** bytes of the cached answer a hit reads and produces */
   hitValueBytes: number;
+  /** concurrencies of the misses measured with the sink storing every result (none: not measured) */
+  sinkConcurrencies?: number[];
 }
 
 type Run = LoadFigures & { cpu: CpuShare };
 
 export interface SkeletonCase {
-  target: 'direct' | 'skeleton-miss' | 'skeleton-hit';
+  target: 'direct' | 'skeleton-miss' | 'skeleton-hit' | 'skeleton-sink-miss';
   concurrency: number;
   runs: Run[];
   summary: ReturnType<typeof summarise>;
@@ -64,6 +78,9 @@ export interface SkeletonResult {
   results: SkeletonCase[];
   /** skeleton-miss minus direct, paired by round, per concurrency: median, min, max */
   miss_overhead: Record<string, Record<Figure, Spread>>;
+  sink?: string;
+  /** skeleton-sink-miss minus direct, paired by round, per concurrency (when measured) */
+  sink_miss_overhead?: Record<string, Record<Figure, Spread>>;
 }
 
 /** A cached answer of about `bytes` bytes, shaped like a result. */
@@ -107,13 +124,25 @@ export async function measureSkeleton(
   const prefix = benchPrefix('floor-skeleton');
   const logger = createLogger({ service: 'bench-floor', level: 'error' });
   const kafka = createKafka({ brokers: stack.KAFKA_BROKERS, clientId: `${prefix}admin`, logger });
-  const specs = [TOPICS.requests, TOPICS.results, TOPICS.replies, TOPICS.requestsDlq];
+  // the sink also writes to the results DLQ and the job events
+  const specs = [
+    TOPICS.requests,
+    TOPICS.results,
+    TOPICS.replies,
+    TOPICS.requestsDlq,
+    TOPICS.resultsDlq,
+    TOPICS.jobEvents,
+  ];
   const names = {
     requests: `${prefix}${TOPICS.requests.name}`,
     results: `${prefix}${TOPICS.results.name}`,
     replies: `${prefix}${TOPICS.replies.name}`,
     dlq: `${prefix}${TOPICS.requestsDlq.name}`,
+    resultsDlq: `${prefix}${TOPICS.resultsDlq.name}`,
+    jobEvents: `${prefix}${TOPICS.jobEvents.name}`,
   };
+  const tenant = `${prefix.slice(0, -1)}`.slice(0, 64);
+  const db = createDatabase({ url: stack.DATABASE_URL, applicationName: 'bench-floor-skeleton' });
   // the edge's ReplyListener instance id (its consumer group is sps-ingest-replies-<id>)
   const instanceId = randomUUID();
   const redis = createRedis(stack.REDIS_URL);
@@ -135,6 +164,7 @@ export async function measureSkeleton(
       SKELETON_REPLIES_TOPIC: names.replies,
       SKELETON_DLQ_TOPIC: names.dlq,
       SKELETON_KEY_PREFIX: prefix,
+      SKELETON_TENANT: tenant,
       SKELETON_GROUP_ID: `${prefix}worker`,
       SKELETON_OPENAI_BASE_URL: fake.openaiBaseUrl,
       SKELETON_INSTANCE_ID: instanceId,
@@ -175,6 +205,12 @@ export async function measureSkeleton(
         headers: {},
         body: (i) => JSON.stringify({ key: `${run}-miss-${i}`, prompt: invoicePrompt(i) }),
       },
+      'skeleton-sink-miss': {
+        name: 'skeleton-sink-miss',
+        url: `${edge.ready}/`,
+        headers: {},
+        body: (i) => JSON.stringify({ key: `${run}-sink-miss-${i}`, prompt: invoicePrompt(i) }),
+      },
       'skeleton-hit': {
         name: 'skeleton-hit',
         url: `${edge.ready}/`,
@@ -197,7 +233,7 @@ export async function measureSkeleton(
     }
 
     const results: SkeletonCase[] = [];
-    const measure = async (names: SkeletonCase['target'][], concurrency: number): Promise<void> => {
+    const measure = async (names: SkeletonCase['target'][], concurrency: number): Promise<SkeletonCase[]> => {
       const byTarget = new Map(names.map((name) => [name, [] as Run[]]));
       for (let round = 1; round <= options.runs; round++) {
         for (const name of names) {
@@ -213,10 +249,11 @@ export async function measureSkeleton(
           log(`skeleton c=${concurrency} round ${round} ${name.padEnd(13)} ${describeRun(figures, cpu)}`);
         }
       }
+      const cases: SkeletonCase[] = [];
       for (const name of names) {
         const runs = byTarget.get(name)!;
         const procNames = Object.keys(runs[0]!.cpu.cores);
-        results.push({
+        cases.push({
           target: name,
           concurrency,
           runs,
@@ -237,26 +274,51 @@ export async function measureSkeleton(
           ),
         });
       }
+      results.push(...cases);
+      return cases;
     };
-    for (const concurrency of options.missConcurrencies)
-      await measure(['direct', 'skeleton-miss'], concurrency);
-    for (const concurrency of options.hitConcurrencies) await measure(['skeleton-hit'], concurrency);
-
     // as bench:overhead: each round's figure minus the direct run of the same round
-    const missOverhead: SkeletonResult['miss_overhead'] = {};
-    for (const result of results.filter((r) => r.target === 'skeleton-miss')) {
-      const direct = results.find((r) => r.target === 'direct' && r.concurrency === result.concurrency)!;
-      missOverhead[String(result.concurrency)] = Object.fromEntries(
+    const overheadOf = ([direct, miss]: SkeletonCase[]): Record<Figure, Spread> => {
+      const overhead = Object.fromEntries(
         FIGURES.map((figure) => [
           figure,
-          spread(result.runs.map((r, i) => r[figure] - direct.runs[i]![figure])),
+          spread(miss!.runs.map((r, i) => r[figure] - direct!.runs[i]![figure])),
         ]),
       ) as Record<Figure, Spread>;
-      const o = missOverhead[String(result.concurrency)]!;
       log(
-        `skeleton miss overhead c=${result.concurrency}: p50 ${o.p50_ms.median} (${o.p50_ms.min}–${o.p50_ms.max}) p99 ${o.p99_ms.median} (${o.p99_ms.min}–${o.p99_ms.max}) ms`,
+        `${miss!.target} overhead c=${miss!.concurrency}: p50 ${overhead.p50_ms.median} (${overhead.p50_ms.min}–${overhead.p50_ms.max}) p99 ${overhead.p99_ms.median} (${overhead.p99_ms.min}–${overhead.p99_ms.max}) ms`,
       );
+      return overhead;
+    };
+    // First, while the results topic holds only these results: the sink stores each one.
+    const sinkOverhead: NonNullable<SkeletonResult['sink_miss_overhead']> = {};
+    if (options.sinkConcurrencies?.length) {
+      const sink: Proc = await spawnApp('sink', {
+        KAFKA_BROKERS: stack.KAFKA_BROKERS,
+        DATABASE_URL: stack.DATABASE_URL,
+        KAFKA_TOPIC_PREFIX: prefix,
+        SINK_GROUP_ID: `${prefix}sink`,
+        MIGRATE_ON_START: 'false',
+      });
+      groups.push({ name: 'sink', pid: sink.pid });
+      try {
+        for (const concurrency of options.sinkConcurrencies)
+          sinkOverhead[String(concurrency)] = overheadOf(
+            await measure(['direct', 'skeleton-sink-miss'], concurrency),
+          );
+        const { rows } = await sql<{ count: string }>`
+          select count(*) as count from request_logs where tenant_id = ${tenant}`.execute(db);
+        log(`skeleton with sink: ${rows[0]?.count} rows stored`);
+      } finally {
+        await sink.stop();
+        groups.pop();
+      }
     }
+    const missOverhead: SkeletonResult['miss_overhead'] = {};
+    for (const concurrency of options.missConcurrencies)
+      missOverhead[String(concurrency)] = overheadOf(await measure(['direct', 'skeleton-miss'], concurrency));
+    for (const concurrency of options.hitConcurrencies) await measure(['skeleton-hit'], concurrency);
+
     return {
       design:
         'edge: POST / → Redis GET → hit: produce the result (acks=all) and answer; miss: produce the request with its reply address, answer the reply. worker: consume → Redis GET (miss) → one OpenAI SDK call → result + reply produced in one tick',
@@ -272,11 +334,19 @@ export async function measureSkeleton(
       ...(missResultBytes === undefined ? {} : { miss_result_bytes: missResultBytes }),
       results,
       miss_overhead: missOverhead,
+      ...(options.sinkConcurrencies?.length
+        ? {
+            sink: 'apps/sink as deployed (its own process, LOG_LEVEL info), consuming the results topic the worker writes, storing each row in Postgres; started before any other skeleton run so that it stores only these results',
+            sink_miss_overhead: sinkOverhead,
+          }
+        : {}),
     };
   } finally {
     for (const proc of procs.reverse())
       await proc.stop().catch((error: unknown) => log(`stopping skeleton process: ${String(error)}`));
     await redis.del(`${prefix}hot`).catch(() => undefined);
+    await sql`delete from request_logs where tenant_id = ${tenant}`.execute(db).catch(() => undefined);
+    await db.destroy();
     redis.disconnect();
     const admin = kafka.admin();
     await admin.connect();

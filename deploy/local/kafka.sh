@@ -51,7 +51,11 @@ rootLogger.appenderRef.file.ref = file
 PROPS
 }
 
-JAVA_OPTS=(-Xms256m -Xmx1g -XX:+UseG1GC -Djava.awt.headless=true)
+# Kafka's own launch defaults (bin/kafka-run-class.sh: KAFKA_HEAP_OPTS, KAFKA_JVM_PERFORMANCE_OPTS).
+# G1's default pause goal (200 ms) let young collections stop the broker for 12-23 ms every few
+# seconds under bench:overhead's load, every request in flight waiting them out (the p99).
+JAVA_OPTS=(-Xms1g -Xmx1g -server -XX:+UseG1GC -XX:MaxGCPauseMillis=20 -XX:InitiatingHeapOccupancyPercent=35
+  -XX:+ExplicitGCInvokesConcurrent -Djava.awt.headless=true)
 
 java_kafka() {
   java "${JAVA_OPTS[@]}" -Dlog4j2.configurationFile="$KAFKA_DATA/log4j2.properties" -cp "$KAFKA_LIBS/*" "$@"
