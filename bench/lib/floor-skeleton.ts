@@ -5,7 +5,7 @@
 // OpenAI SDK, BatchingProducer) — on topics of the apps' partition counts, measured the way
 // bench:overhead measures the pipeline: cache misses against direct calls to the fake provider in
 // the same round (the overhead), and cache hits. With `sinkConcurrencies`, the misses are measured
-// once more (first, on empty topics) with our real sink (apps/sink) storing each result's row in
+// once more (after the others, before the hits) with our real sink (apps/sink) storing each result's row in
 // Postgres, as the design requires of every request: the skeleton with its third durable write.
 import { randomUUID } from 'node:crypto';
 import { TOPICS } from '@sps/contracts';
@@ -290,7 +290,11 @@ export async function measureSkeleton(
       );
       return overhead;
     };
-    // First, while the results topic holds only these results: the sink stores each one.
+    const missOverhead: SkeletonResult['miss_overhead'] = {};
+    for (const concurrency of options.missConcurrencies)
+      missOverhead[String(concurrency)] = overheadOf(await measure(['direct', 'skeleton-miss'], concurrency));
+    // Then the same misses with the sink storing every result, before any hit (a hit produces the
+    // cached answer, not a result the sink takes). It first stores the results of the runs above.
     const sinkOverhead: NonNullable<SkeletonResult['sink_miss_overhead']> = {};
     if (options.sinkConcurrencies?.length) {
       const sink: Proc = await spawnApp('sink', {
@@ -301,22 +305,35 @@ export async function measureSkeleton(
         MIGRATE_ON_START: 'false',
       });
       groups.push({ name: 'sink', pid: sink.pid });
+      const stored = async () => {
+        const { rows } = await sql<{ count: string }>`
+          select count(*) as count from request_logs where tenant_id = ${tenant}`.execute(db);
+        return Number(rows[0]?.count ?? 0);
+      };
       try {
+        // caught up once the count stood still for 2 s (the group join comes first)
+        const expectRows = options.missConcurrencies.length > 0;
+        const deadline = Date.now() + 60_000;
+        for (let last = -1, still = 0; still < 4 && Date.now() < deadline;) {
+          await sleep(500);
+          const now = await stored();
+          still = now === last && (now > 0 || !expectRows) ? still + 1 : 0;
+          last = now;
+        }
+        const before = await stored();
         for (const concurrency of options.sinkConcurrencies)
           sinkOverhead[String(concurrency)] = overheadOf(
             await measure(['direct', 'skeleton-sink-miss'], concurrency),
           );
-        const { rows } = await sql<{ count: string }>`
-          select count(*) as count from request_logs where tenant_id = ${tenant}`.execute(db);
-        log(`skeleton with sink: ${rows[0]?.count} rows stored`);
+        await sleep(500);
+        log(
+          `skeleton with sink: ${before} rows of the earlier runs, then ${(await stored()) - before} stored`,
+        );
       } finally {
         await sink.stop();
         groups.pop();
       }
     }
-    const missOverhead: SkeletonResult['miss_overhead'] = {};
-    for (const concurrency of options.missConcurrencies)
-      missOverhead[String(concurrency)] = overheadOf(await measure(['direct', 'skeleton-miss'], concurrency));
     for (const concurrency of options.hitConcurrencies) await measure(['skeleton-hit'], concurrency);
 
     return {
@@ -336,7 +353,7 @@ export async function measureSkeleton(
       miss_overhead: missOverhead,
       ...(options.sinkConcurrencies?.length
         ? {
-            sink: 'apps/sink as deployed (its own process, LOG_LEVEL info), consuming the results topic the worker writes, storing each row in Postgres; started before any other skeleton run so that it stores only these results',
+            sink: 'apps/sink as deployed (its own process, LOG_LEVEL info), consuming the results topic the worker writes, storing each row in Postgres; started after the plain miss runs (it first stores their results), before the hits',
             sink_miss_overhead: sinkOverhead,
           }
         : {}),
