@@ -143,10 +143,14 @@ export function machineInfo(stack: StackEnv) {
     git_commit: safe(() =>
       execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: REPO_ROOT, encoding: 'utf8' }).trim(),
     ),
+    // Changes outside what the benchmarks write themselves (bench:all's later benchmarks would
+    // otherwise see the earlier ones' results as uncommitted changes).
     git_dirty: safe(
       () =>
-        execFileSync('git', ['status', '--porcelain'], { cwd: REPO_ROOT, encoding: 'utf8' }).trim().length >
-        0,
+        execFileSync('git', ['status', '--porcelain', '--', '.', ':!bench/results', ':!bench/README.md'], {
+          cwd: REPO_ROOT,
+          encoding: 'utf8',
+        }).trim().length > 0,
     ),
   };
 }

@@ -27,8 +27,9 @@ export interface ResultsSinkOptions {
   maxBackoffMs?: number;
   /**
    * How long a fetch may wait on the broker to gather `fetchMinBytes` (default 100 ms), and that
-   * amount (default 64 KiB): under a trickle of results the sink stores a few larger batches
-   * instead of one transaction per record, at the price of rows landing up to this much later.
+   * amount (default 1: a row lands as soon as its result does). More bytes: under a trickle of
+   * results the sink stores a few larger batches instead of one transaction per partition and
+   * fetch, at the price of rows landing up to the wait later.
    */
   fetchMaxWaitMs?: number;
   fetchMinBytes?: number;
@@ -77,7 +78,7 @@ export class ResultsSink {
       sessionTimeoutMs: options.sessionTimeoutMs,
       maxBytesPerPartition: 4 * 1024 * 1024,
       maxWaitTimeMs: options.fetchMaxWaitMs ?? 100,
-      minBytes: options.fetchMinBytes ?? 64 * 1024,
+      minBytes: options.fetchMinBytes ?? 1,
       decode: decodeResult,
       // A span per batch stored, linked to each result's context; each job event is produced in
       // the context of the job's last result of the batch, so its webhook joins the job's trace.
