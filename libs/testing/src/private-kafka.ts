@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { fileURLToPath } from 'node:url';
-import { freePort } from './spawn-service.js';
+import { freePorts } from './spawn-service.js';
 
 const run = promisify(execFile);
 const KAFKA_SH = fileURLToPath(new URL('../../../deploy/local/kafka.sh', import.meta.url));
@@ -26,7 +26,7 @@ export interface PrivateKafka {
  */
 export async function startPrivateKafka(): Promise<PrivateKafka> {
   const dir = await mkdtemp(join(tmpdir(), 'sps-kafka-'));
-  const [port, controllerPort] = [await freePort(), await freePort()];
+  const [port, controllerPort] = (await freePorts(2)) as [number, number];
   const env = {
     ...process.env,
     SPS_STACK_DIR: dir,
