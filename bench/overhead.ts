@@ -51,6 +51,7 @@ import {
   type PidGroup,
   type Proc,
 } from './lib/procs.js';
+import { startSkeleton, type Skeleton } from './lib/floor-skeleton.js';
 
 const numbers = (text: string | undefined, fallback: number[]) =>
   text ? text.split(',').map(Number) : fallback;
@@ -62,6 +63,8 @@ const CONFIG = {
   warmup_s: Number(process.env.BENCH_WARMUP_S ?? 3),
   profile_duration_s: Number(process.env.BENCH_PROFILE_DURATION_S ?? 10),
   peers: process.env.BENCH_PEERS !== '0',
+  /** the skeleton pipeline's misses in the same rounds (bench/lib/floor-skeleton.ts): the design's floor */
+  skeleton: process.env.BENCH_OVERHEAD_SKELETON !== '0',
   load_generator:
     'autocannon (closed loop: one request in flight per connection); latency of 2xx answers in an HDR histogram (µs)',
   cache_miss: 'a unique prompt per request (so a unique work key: cache and coalescing never apply)',
@@ -152,6 +155,7 @@ export async function runOverhead(mode: 'overhead' | 'peers'): Promise<void> {
   const procs: Proc[] = [];
   let pipeline: BenchPipeline | undefined;
   let key: BenchKey | undefined;
+  let skeleton: Skeleton | undefined;
   const failures: Record<string, string> = {};
   const fake: FakeProvider = await spawnFakeProvider(CONFIG.provider_latency_ms);
   procs.push(fake);
@@ -202,6 +206,19 @@ export async function runOverhead(mode: 'overhead' | 'peers'): Promise<void> {
           body: () => JSON.stringify({ prompt: HOT_PROMPT, schema: INVOICE_SCHEMA }),
         },
       );
+      if (CONFIG.skeleton) {
+        // Our design with nothing of ours, measured in the same rounds as the pipeline: at one
+        // client the floor moves from run to run (idle wake-ups on this VM), so only a paired
+        // figure says how far ours is from it.
+        try {
+          skeleton = await startSkeleton(stack, fake, { hitValueBytes: 1_024 });
+          targets.push(skeleton.targets['skeleton-miss']);
+          groups.push(...skeleton.groups);
+        } catch (error) {
+          failures.skeleton = (error as Error).message;
+          log(`the skeleton could not be started: ${failures.skeleton}`);
+        }
+      }
     }
     if (CONFIG.peers) {
       const peers: [string, () => Promise<Gateway>][] = [
@@ -312,6 +329,19 @@ export async function runOverhead(mode: 'overhead' | 'peers'): Promise<void> {
         FIGURES.map((figure) => [figure, paired(figure)]),
       ) as Overhead;
     }
+    // Ours minus the skeleton of the same round: what our code adds to the design's floor.
+    const overSkeleton: Record<string, Overhead> = {};
+    for (const result of results) {
+      if (result.target !== 'pipeline-miss') continue;
+      const floor = results.find((r) => r.target === 'skeleton-miss' && r.concurrency === result.concurrency);
+      if (!floor) continue;
+      overSkeleton[String(result.concurrency)] = Object.fromEntries(
+        FIGURES.map((figure) => [
+          figure,
+          spread(result.runs.map((run, i) => run[figure] - floor.runs[i]![figure])),
+        ]),
+      ) as Overhead;
+    }
     const ratios: Record<string, Record<string, number | null>> = {};
     if (overhead['pipeline-miss']) {
       for (const peer of ['litellm', 'portkey']) {
@@ -367,6 +397,7 @@ export async function runOverhead(mode: 'overhead' | 'peers'): Promise<void> {
         runs: runs.map(({ cpu, ...figures }) => ({ ...figures, cpu })),
       })),
       overhead,
+      ...(Object.keys(overSkeleton).length ? { pipeline_miss_over_skeleton: overSkeleton } : {}),
       ratio_ours_to_peer_p50: ratios,
       profiles,
     };
@@ -374,6 +405,7 @@ export async function runOverhead(mode: 'overhead' | 'peers'): Promise<void> {
     log(`wrote ${relative(path)}`);
   } finally {
     await stopAll(procs.filter((proc) => proc !== fake).reverse());
+    await skeleton?.close().catch((error: unknown) => log(`skeleton cleanup: ${String(error)}`));
     await stopAll([fake]);
     if (pipeline && key)
       await cleanUpKey(pipeline.db, key).catch((error: unknown) => log(`cleanup: ${String(error)}`));

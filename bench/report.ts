@@ -63,6 +63,8 @@ interface OverheadResult extends Common {
     breakdown?: Record<string, number | null>;
   }[];
   overhead: Record<string, Record<string, Figures>>;
+  /** pipeline-miss minus skeleton-miss of the same round, per concurrency (absent in older results) */
+  pipeline_miss_over_skeleton?: Record<string, Figures>;
   ratio_ours_to_peer_p50: Record<string, Record<string, number | null>>;
   profiles: Record<string, Record<string, ProfileSummary>>;
 }
@@ -299,6 +301,7 @@ const LABELS: Record<string, string> = {
   direct: 'direct (fake provider)',
   'pipeline-miss': '**ours, cache miss**',
   'pipeline-hit': 'ours, cache hit',
+  'skeleton-miss': 'skeleton pipeline, cache miss (same rounds)',
   litellm: 'LiteLLM proxy',
   portkey: 'Portkey gateway',
 };
@@ -340,6 +343,8 @@ function overheadSection(result: OverheadResult, title: string, floors?: Floors)
   const peers = Object.keys(result.ratio_ours_to_peer_p50);
   const missFloorValue = floors ? missFloor(floors).value : undefined;
   const skeletonColumn = config.concurrencies.some((c) => floors?.skeleton?.missOverhead(c));
+  // the skeleton measured in this run's own rounds (bench:overhead with the skeleton)
+  const pairedColumn = Boolean(result.overhead['skeleton-miss']);
   const sinkColumn = config.concurrencies.some((c) => floors?.skeleton?.sinkMissOverhead(c));
   const skeletonPair = (concurrency: number, withSink = false) => {
     const o = withSink
@@ -352,16 +357,22 @@ function overheadSection(result: OverheadResult, title: string, floors?: Floors)
       "**Overhead side by side** (path minus direct, same round; p50 / p99 in ms; ratio = our p50 overhead ÷ the peer's)" +
         (floors ? `; floor = ${missFloor(floors).text} (\`bench:floor\`, p50)` : ''),
       '',
-      `| concurrency | ours (miss) | ${floors ? 'floor of our miss overhead (p50) | ' : ''}${skeletonColumn ? 'skeleton pipeline (miss) | ' : ''}${sinkColumn ? 'skeleton + sink (miss) | ' : ''}${peers.map((p) => LABELS[p]).join(' | ')} | ${peers.map((p) => `ours ÷ ${p}`).join(' | ')} |`,
-      `|---|---|${floors ? '---|' : ''}${skeletonColumn ? '---|' : ''}${sinkColumn ? '---|' : ''}${peers.map(() => '---|').join('')}${peers.map(() => '---|').join('')}`,
+      `| concurrency | ours (miss) | ${floors ? 'floor of our miss overhead (p50) | ' : ''}${pairedColumn ? 'skeleton (miss), same rounds | ours over the skeleton, same round | ' : ''}${skeletonColumn ? 'skeleton pipeline (miss), bench:floor | ' : ''}${sinkColumn ? 'skeleton + sink (miss) | ' : ''}${peers.map((p) => LABELS[p]).join(' | ')} | ${peers.map((p) => `ours ÷ ${p}`).join(' | ')} |`,
+      `|---|---|${floors ? '---|' : ''}${pairedColumn ? '---|---|' : ''}${skeletonColumn ? '---|' : ''}${sinkColumn ? '---|' : ''}${peers.map(() => '---|').join('')}${peers.map(() => '---|').join('')}`,
     );
+    const overSkeleton = (concurrency: number) => {
+      const o = result.pipeline_miss_over_skeleton?.[String(concurrency)];
+      return o
+        ? `${signed(o.p50_ms.median)} (${signed(o.p50_ms.min)}…${signed(o.p50_ms.max)}) / ${signed(o.p99_ms.median)} (${signed(o.p99_ms.min)}…${signed(o.p99_ms.max)})`
+        : '—';
+    };
     for (const concurrency of config.concurrencies) {
       const pair = (target: string) => {
         const o = result.overhead[target]?.[String(concurrency)];
         return o ? `${signed(o.p50_ms.median)} / ${signed(o.p99_ms.median)}` : '—';
       };
       out.push(
-        `| ${concurrency} | ${pair('pipeline-miss')} | ${floors ? `${missFloorValue === undefined ? '—' : `+${fl(missFloorValue)}`} | ` : ''}${skeletonColumn ? `${skeletonPair(concurrency)} | ` : ''}${sinkColumn ? `${skeletonPair(concurrency, true)} | ` : ''}${peers.map(pair).join(' | ')} | ${peers.map((p) => n(result.ratio_ours_to_peer_p50[p]?.[String(concurrency)], 2)).join(' | ')} |`,
+        `| ${concurrency} | ${pair('pipeline-miss')} | ${floors ? `${missFloorValue === undefined ? '—' : `+${fl(missFloorValue)}`} | ` : ''}${pairedColumn ? `${pair('skeleton-miss')} | ${overSkeleton(concurrency)} | ` : ''}${skeletonColumn ? `${skeletonPair(concurrency)} | ` : ''}${sinkColumn ? `${skeletonPair(concurrency, true)} | ` : ''}${peers.map(pair).join(' | ')} | ${peers.map((p) => n(result.ratio_ours_to_peer_p50[p]?.[String(concurrency)], 2)).join(' | ')} |`,
       );
     }
     out.push('');

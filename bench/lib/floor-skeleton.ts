@@ -27,7 +27,7 @@ import {
   describeRun,
 } from './load.js';
 import { sql } from 'kysely';
-import { createDatabase } from '@sps/db';
+import { createDatabase, type Database } from '@sps/db';
 import { invoicePrompt } from './pipeline.js';
 import {
   cpuMeter,
@@ -116,11 +116,29 @@ async function drain(fake: FakeProvider): Promise<void> {
   }
 }
 
-export async function measureSkeleton(
+/** A running skeleton pipeline: its load targets, its processes, and what `close` removes. */
+export interface Skeleton {
+  prefix: string;
+  tenant: string;
+  targets: Record<SkeletonCase['target'], Target>;
+  /** the edge's and the worker's processes, for the CPU meter */
+  groups: PidGroup[];
+  /** bytes of the answer to one miss (the smoke test's) */
+  missResultBytes: number;
+  db: Database;
+  close(): Promise<void>;
+}
+
+/**
+ * Starts the skeleton (topics of its own, worker, then edge) and smoke-tests a miss and a hit.
+ * bench:floor measures it alone; bench:overhead adds its misses to the pipeline's rounds, so that
+ * the design's floor and our figure share every round.
+ */
+export async function startSkeleton(
   stack: StackEnv,
   fake: FakeProvider,
-  options: SkeletonOptions,
-): Promise<SkeletonResult> {
+  options: { hitValueBytes: number },
+): Promise<Skeleton> {
   const prefix = benchPrefix('floor-skeleton');
   const logger = createLogger({ service: 'bench-floor', level: 'error' });
   const kafka = createKafka({ brokers: stack.KAFKA_BROKERS, clientId: `${prefix}admin`, logger });
@@ -147,8 +165,28 @@ export async function measureSkeleton(
   const instanceId = randomUUID();
   const redis = createRedis(stack.REDIS_URL);
   const procs: FloorProcess[] = [];
+  const close = async () => {
+    for (const proc of procs.reverse())
+      await proc.stop().catch((error: unknown) => log(`stopping skeleton process: ${String(error)}`));
+    await redis.del(`${prefix}hot`).catch(() => undefined);
+    await sql`delete from request_logs where tenant_id = ${tenant}`.execute(db).catch(() => undefined);
+    await db.destroy();
+    redis.disconnect();
+    const admin = kafka.admin();
+    await admin.connect();
+    await admin
+      .deleteTopics({ topics: Object.values(names), timeout: 30_000 })
+      .catch((error: unknown) => log(`deleting skeleton topics: ${String(error)}`));
+    const groupIds = (await admin.listGroups()).groups
+      .map((group) => group.groupId)
+      .filter((id) => id.startsWith(prefix) || id === `sps-ingest-replies-${instanceId}`);
+    if (groupIds.length)
+      await admin
+        .deleteGroups(groupIds)
+        .catch((error: unknown) => log(`deleting skeleton groups: ${String(error)}`));
+    await admin.disconnect();
+  };
   try {
-    await fake.setLatency(options.providerLatencyMs);
     await ensureTopics(kafka, specs, prefix);
     await new Promise<void>((resolve, reject) => {
       if (redis.status === 'ready') resolve();
@@ -184,15 +222,8 @@ export async function measureSkeleton(
       timeoutMs: 90_000,
     });
     procs.push(edge);
-    const groups: PidGroup[] = [
-      { name: 'load-generator', pid: process.pid },
-      { name: 'fake-provider', pid: fake.pid },
-      { name: 'edge', pid: edge.pid },
-      { name: 'worker', pid: worker.pid },
-      ...stackGroups(stack),
-    ];
     const run = prefix.slice(0, -1);
-    const targets: Record<SkeletonCase['target'], Target> = {
+    const targets: Skeleton['targets'] = {
       direct: {
         name: 'direct',
         url: `${fake.openaiBaseUrl}/chat/completions`,
@@ -219,7 +250,7 @@ export async function measureSkeleton(
       },
     };
     // smoke test: a miss comes back with the provider's answer, a hit with the cached one
-    let missResultBytes: number | undefined;
+    let missResultBytes = 0;
     for (const name of ['skeleton-miss', 'skeleton-hit'] as const) {
       const response = await fetch(targets[name].url, {
         method: 'POST',
@@ -231,7 +262,39 @@ export async function measureSkeleton(
         throw new Error(`${name}: HTTP ${response.status}: ${text.slice(0, 300)}`);
       if (name === 'skeleton-miss') missResultBytes = Buffer.byteLength(text);
     }
+    return {
+      prefix,
+      tenant,
+      targets,
+      groups: [
+        { name: 'edge', pid: edge.pid },
+        { name: 'worker', pid: worker.pid },
+      ],
+      missResultBytes,
+      db,
+      close,
+    };
+  } catch (error) {
+    await close();
+    throw error;
+  }
+}
 
+export async function measureSkeleton(
+  stack: StackEnv,
+  fake: FakeProvider,
+  options: SkeletonOptions,
+): Promise<SkeletonResult> {
+  await fake.setLatency(options.providerLatencyMs);
+  const skeleton = await startSkeleton(stack, fake, { hitValueBytes: options.hitValueBytes });
+  const { prefix, tenant, targets, db, missResultBytes } = skeleton;
+  try {
+    const groups: PidGroup[] = [
+      { name: 'load-generator', pid: process.pid },
+      { name: 'fake-provider', pid: fake.pid },
+      ...skeleton.groups,
+      ...stackGroups(stack),
+    ];
     const results: SkeletonCase[] = [];
     const measure = async (names: SkeletonCase['target'][], concurrency: number): Promise<SkeletonCase[]> => {
       const byTarget = new Map(names.map((name) => [name, [] as Run[]]));
@@ -348,7 +411,7 @@ export async function measureSkeleton(
       duration_s: options.durationS,
       warmup_s: options.warmupS,
       hit_value_bytes: Buffer.byteLength(cachedAnswer(options.hitValueBytes)),
-      ...(missResultBytes === undefined ? {} : { miss_result_bytes: missResultBytes }),
+      miss_result_bytes: missResultBytes,
       results,
       miss_overhead: missOverhead,
       ...(options.sinkConcurrencies?.length
@@ -359,24 +422,6 @@ export async function measureSkeleton(
         : {}),
     };
   } finally {
-    for (const proc of procs.reverse())
-      await proc.stop().catch((error: unknown) => log(`stopping skeleton process: ${String(error)}`));
-    await redis.del(`${prefix}hot`).catch(() => undefined);
-    await sql`delete from request_logs where tenant_id = ${tenant}`.execute(db).catch(() => undefined);
-    await db.destroy();
-    redis.disconnect();
-    const admin = kafka.admin();
-    await admin.connect();
-    await admin
-      .deleteTopics({ topics: Object.values(names), timeout: 30_000 })
-      .catch((error: unknown) => log(`deleting skeleton topics: ${String(error)}`));
-    const groupIds = (await admin.listGroups()).groups
-      .map((group) => group.groupId)
-      .filter((id) => id.startsWith(prefix) || id === `sps-ingest-replies-${instanceId}`);
-    if (groupIds.length)
-      await admin
-        .deleteGroups(groupIds)
-        .catch((error: unknown) => log(`deleting skeleton groups: ${String(error)}`));
-    await admin.disconnect();
+    await skeleton.close();
   }
 }

@@ -61,10 +61,18 @@ export class PipelineClient {
     );
   }
 
-  /** Sends and waits; past the deadline a TIMEOUT error names the request id to read later. */
-  async call(request: PromptRequestMessage, timeoutMs: number): Promise<ResultMessage> {
+  /**
+   * Sends and waits; past the deadline a TIMEOUT error names the request id to read later. With
+   * `admitted`, the cache lookup overlaps the caller's admission, and nothing is produced or
+   * answered unless it resolves (its rejection is the call's).
+   */
+  async call(
+    request: PromptRequestMessage,
+    timeoutMs: number,
+    admitted?: Promise<unknown>,
+  ): Promise<ResultMessage> {
     const key = workKey(request);
-    const cached = await this.options.cached?.answer(request, key);
+    const [cached] = await Promise.all([this.options.cached?.answer(request, key), admitted]);
     if (cached) return this.publishCached(cached);
     const cacheMissed = this.options.cached?.looksUp(request) ?? false;
     const reply = this.options.replies.waitFor(request.request_id, timeoutMs);

@@ -82,6 +82,10 @@ async function setup(result: (request: PromptRequestMessage) => ResultMessage = 
   });
   server.decorate('admission', {
     admit: async (_request, _reply, what) => (admitted.push(what), what.options),
+    begin: (_request, _reply, what) => (
+      admitted.push(what),
+      { options: what.options, admitted: Promise.resolve() }
+    ),
     refund: async () => undefined,
   });
   const pipeline = {

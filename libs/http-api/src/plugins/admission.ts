@@ -29,6 +29,17 @@ export interface Admission {
    * options to send (the key's first allowed provider/model set where the request names none).
    */
   admit(request: FastifyRequest, reply: FastifyReply, what: AdmissionRequest): Promise<Options | undefined>;
+  /**
+   * `admit` in two steps, for a call that overlaps its admission with its own work (a sync call's
+   * cache lookup): the options at once (403 thrown here), the rest (the arrival charge of a route
+   * that defers it, budgets, the rate limit) as `admitted`. Nothing may be queued or answered
+   * before `admitted` resolves.
+   */
+  begin(
+    request: FastifyRequest,
+    reply: FastifyReply,
+    what: AdmissionRequest,
+  ): { options: Options | undefined; admitted: Promise<void> };
   /** Gives back the prompt points charged beyond the request's own (e.g. a job resubmitted, queued before). */
   refund(request: FastifyRequest, reply: FastifyReply): Promise<void>;
 }
@@ -85,37 +96,47 @@ export const admission = fp<{ db: Database; usageCacheMs?: number; now?: () => D
       return usage;
     }
 
-    const api: Admission = {
-      async admit(request, reply, what) {
-        const { controls } = request.principal;
-        const options = allowedOptions(controls, what.options, what.field);
-        if (hasBudget(controls)) {
-          const at = now();
-          const windows = budgetWindows(at);
-          const monthStart = hasMonthlyBudget(controls) ? windows.monthStart : undefined;
-          let usage: KeyUsage | undefined;
-          try {
-            usage = await usageOf(request.principal.apiKeyId, windows.dayStart, monthStart);
-          } catch (error) {
-            const known = lastKnown.get(request.principal.apiKeyId);
-            if (known?.dayStart === windows.dayStart.getTime() && known.monthly === Boolean(monthStart))
-              usage = known.usage;
-            request.log.warn(
-              { err: error, api_key_id: request.principal.apiKeyId, last_known: Boolean(usage) },
-              'key usage not read: budgets checked against the last usage known, if any',
-            );
-          }
-          const spent = usage && spentBudget(controls, usage, windows);
-          if (spent) {
-            const refusal = budgetExceeded(spent, at);
-            reply.header('retry-after', refusal.details?.retry_after_seconds);
-            throw refusal;
-          }
+    async function admitted(request: FastifyRequest, reply: FastifyReply, what: AdmissionRequest) {
+      const { controls } = request.principal;
+      // A route that defers its arrival charge (see the rate limit) settles it here, first.
+      await request.arrivalCharge;
+      if (hasBudget(controls)) {
+        const at = now();
+        const windows = budgetWindows(at);
+        const monthStart = hasMonthlyBudget(controls) ? windows.monthStart : undefined;
+        let usage: KeyUsage | undefined;
+        try {
+          usage = await usageOf(request.principal.apiKeyId, windows.dayStart, monthStart);
+        } catch (error) {
+          const known = lastKnown.get(request.principal.apiKeyId);
+          if (known?.dayStart === windows.dayStart.getTime() && known.monthly === Boolean(monthStart))
+            usage = known.usage;
+          request.log.warn(
+            { err: error, api_key_id: request.principal.apiKeyId, last_known: Boolean(usage) },
+            'key usage not read: budgets checked against the last usage known, if any',
+          );
         }
-        // The request's own point was charged on arrival: it covers its first prompt.
-        await app.rateLimiter.charge(request, reply, what.prompts - request.rateLimitPoints, {
-          refundable: true,
-        });
+        const spent = usage && spentBudget(controls, usage, windows);
+        if (spent) {
+          const refusal = budgetExceeded(spent, at);
+          reply.header('retry-after', refusal.details?.retry_after_seconds);
+          throw refusal;
+        }
+      }
+      // The request's own point was charged on arrival: it covers its first prompt.
+      await app.rateLimiter.charge(request, reply, what.prompts - request.rateLimitPoints, {
+        refundable: true,
+      });
+    }
+
+    const api: Admission = {
+      begin(request, reply, what) {
+        const options = allowedOptions(request.principal.controls, what.options, what.field);
+        return { options, admitted: admitted(request, reply, what) };
+      },
+      async admit(request, reply, what) {
+        const { options, admitted } = api.begin(request, reply, what);
+        await admitted;
         return options;
       },
       async refund(request, reply) {

@@ -13,6 +13,16 @@ declare module 'fastify' {
   interface FastifyRequest {
     /** Points this request has been charged so far (1 once authenticated; prompts once admitted). */
     rateLimitPoints: number;
+    /** The arrival charge of a route that defers it (`deferArrivalCharge`), settled by its admission. */
+    arrivalCharge: Promise<void> | null;
+  }
+  interface FastifyContextConfig {
+    /**
+     * The route admits every request (the admission plugin) before it queues or answers anything,
+     * and its admission settles the arrival charge: the charge's Redis round trip then overlaps the
+     * body's validation and the route's own lookups instead of preceding them.
+     */
+    deferArrivalCharge?: boolean;
   }
 }
 
@@ -30,7 +40,14 @@ export class KeyRateLimiter {
   private readonly arrivals = new Map<string, ArrivalBatch>();
   private arrivalsScheduled = false;
 
-  constructor(private readonly redis: Redis) {}
+  constructor(private readonly redis: Redis) {
+    // rate-limiter-flexible defines its Lua command (`rlflxIncr`) on the connection when a limiter
+    // is built, and an auto-pipeline that was opened before (a cache GET of the same tick) lacks
+    // it: the charge then throws inside ioredis, whose pipeline callback crashes the process
+    // ("results[i] is not iterable", ioredis#1931). Built once here, before any command, the
+    // command exists on every pipeline; the limiters made later per limit reuse it.
+    this.limiterFor(1);
+  }
 
   /**
    * Charges `points` more to the request's key. Over the limit: 429 with Retry-After. A request's
@@ -168,9 +185,18 @@ export const rateLimit = fp<{ redis: Redis }>(async (app, { redis }) => {
   const limiter = new KeyRateLimiter(redis);
   app.decorate('rateLimiter', limiter);
   app.decorateRequest('rateLimitPoints', 0);
+  app.decorateRequest('arrivalCharge', null);
   app.addHook('onRequest', async (request, reply) => {
     if (!request.principal) return; // unknown route
-    await limiter.chargeArrival(request, reply);
+    const charge = limiter.chargeArrival(request, reply);
+    if (!request.routeOptions.config.deferArrivalCharge) return charge;
+    request.arrivalCharge = charge;
+    charge.catch(() => undefined); // its refusal is the admission's to answer
+  });
+  // Whatever answers a deferred request (a 400 before its handler ran too) waits for its charge,
+  // so that every answer carries the RateLimit headers of its own point.
+  app.addHook('onSend', async (request) => {
+    await request.arrivalCharge?.catch(() => undefined);
   });
 });
 

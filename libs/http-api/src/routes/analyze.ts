@@ -19,6 +19,7 @@ export const analyzeRoutes: FastifyPluginAsyncTypebox<{ pipeline: PipelineClient
   app.post(
     '/v1/analyze',
     {
+      config: { deferArrivalCharge: true },
       schema: {
         tags: ['analyze'],
         summary: 'Analyse one prompt and answer with validated structured data',
@@ -31,15 +32,25 @@ export const analyzeRoutes: FastifyPluginAsyncTypebox<{ pipeline: PipelineClient
     },
     async (request, reply) => {
       const started = performance.now();
+      // The arrival charge is deferred to the admission (below); a request that reads the registry
+      // settles it first, so that a caller over its limit never reaches the database.
+      if (request.body.schema_ref || request.body.template) await request.arrivalCharge;
       const { prompt, ...body } = await resolveReferences(db, request.principal.tenantId, request.body);
       if (prompt === undefined)
         throw new ServiceError('INVALID_REQUEST', 'prompt: is required (or a template)', {
           fields: [{ field: 'prompt', reason: 'is required (or a template)' }],
         });
       checkSchemaLimits(body.schema);
-      const options = await app.admission.admit(request, reply, { prompts: 1, options: body.options });
+      const { options, admitted } = app.admission.begin(request, reply, {
+        prompts: 1,
+        options: body.options,
+      });
       const message = buildRequest(request.principal, { ...body, options, prompt });
-      const result = await pipeline.call(message, message.options?.timeout_ms ?? DEFAULT_TIMEOUT_MS);
+      const result = await pipeline.call(
+        message,
+        message.options?.timeout_ms ?? DEFAULT_TIMEOUT_MS,
+        admitted,
+      );
       return reply.send(toStructuredResponse(result, Math.round(performance.now() - started)));
     },
   );

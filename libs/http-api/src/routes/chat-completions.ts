@@ -256,13 +256,17 @@ export const chatCompletionRoutes: FastifyPluginAsyncTypebox<{
         ...(body.temperature !== undefined ? { temperature: body.temperature } : {}),
         ...(maxTokens !== undefined ? { max_tokens: maxTokens } : {}),
       };
-      const options = await app.admission.admit(request, reply, {
+      const { options, admitted } = app.admission.begin(request, reply, {
         prompts: 1,
         options: asked,
         field: 'model',
       });
       const message = buildRequest(request.principal, { prompt, format: 'json', schema, options });
-      const result = await pipeline.call(message, message.options?.timeout_ms ?? DEFAULT_TIMEOUT_MS);
+      const result = await pipeline.call(
+        message,
+        message.options?.timeout_ms ?? DEFAULT_TIMEOUT_MS,
+        admitted,
+      );
       const { completion, headers } = toChatCompletion(result, Math.floor(Date.now() / 1000));
       reply.headers(headers);
       if (body.stream) {
