@@ -635,4 +635,47 @@ describe('public API (real Kafka, Postgres, Redis; fake provider)', () => {
     expect(last!.headers.get('ratelimit-limit')).toBe('3');
     expect((await json(last!)).error.code).toBe('RATE_LIMIT_EXCEEDED');
   });
+
+  it('refuses a sync call over the limit with 429 before anything is queued, even one the cache would answer', async () => {
+    // /v1/analyze settles its arrival charge in its admission (overlapped with its cache lookup).
+    const { key, tenantId: tenant } = await createApiKey(pipeline.db, {
+      tenant: `limited-sync-${pipeline.prefix}`,
+      name: 'limited',
+      rateLimitPerHour: 2,
+    });
+    const body = { prompt: `Invoice #R-${pipeline.prefix} over EUR 12.50` };
+    const first = await call('POST', '/v1/analyze', body, key);
+    expect(first.status).toBe(200);
+    expect((await json(first)).cached).toBe(false);
+    const second = await call('POST', '/v1/analyze', body, key);
+    expect(second.status).toBe(200);
+    expect((await json(second)).cached).toBe(true); // the next one would be a hit too
+    expect(second.headers.get('ratelimit-remaining')).toBe('0');
+    const calls = pipeline.fake.calls;
+    const rows = async () =>
+      Number(
+        (
+          await pipeline.db
+            .selectFrom('request_logs')
+            .select((eb) => eb.fn.countAll().as('n'))
+            .where('tenant_id', '=', tenant)
+            .executeTakeFirstOrThrow()
+        ).n,
+      );
+    await waitUntil(async () => ((await rows()) === 2 ? true : undefined), 10_000, 'both rows');
+
+    const refused = await call('POST', '/v1/analyze', body, key);
+    expect(refused.status).toBe(429);
+    expect((await json(refused)).error).toMatchObject({ code: 'RATE_LIMIT_EXCEEDED', details: { limit: 2 } });
+    expect(Number(refused.headers.get('retry-after'))).toBeGreaterThan(0);
+    expect(refused.headers.get('ratelimit-remaining')).toBe('0');
+    // An invalid body on the same route is answered 400, with the headers of its own point.
+    const invalid = await call('POST', '/v1/analyze', { prompt: 42 }, key);
+    expect(invalid.status).toBe(400);
+    expect(invalid.headers.get('ratelimit-limit')).toBe('2');
+    expect(invalid.headers.get('ratelimit-remaining')).toBe('0');
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    expect(pipeline.fake.calls).toBe(calls);
+    expect(await rows()).toBe(2); // the refused call produced no result
+  });
 });
