@@ -17,11 +17,9 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { Type } from '@sinclair/typebox';
-import { Value } from '@sinclair/typebox/value';
 import { getEventListeners } from 'node:events';
 import type * as Llm from '@sps/llm';
-import { systemPrompt } from '../libs/llm/src/engine/prompts.js';
+import { benchProvider } from './lib/llm-provider.js';
 import { ensureDir, loadAverage, log, WORK_DIR } from './lib/env.js';
 import { spawnFakeProvider } from './lib/procs.js';
 
@@ -59,20 +57,15 @@ const env: Record<string, Record<string, string>> = {
   gemini: { GEMINI_API_KEY: 'gm-bench', GEMINI_BASE_URL: fake.url },
 };
 if (!env[providerName]) throw new Error(`--provider: one of ${Object.keys(env).join(', ')}`);
-const config = Value.Convert(
-  Type.Object(ProviderConfig),
-  Value.Default(Type.Object(ProviderConfig), { LLM_PROVIDERS: providerName, ...env[providerName] }),
-) as Parameters<typeof createRouter>[0];
-const { router } = createRouter(config);
-const provider: Llm.ResilientProvider = router.providers[0]!;
-
-const schema = new SchemaCompiler().compile({
-  type: 'object',
-  properties: { invoice_number: { type: 'string' }, amount: { type: 'number' }, note: { type: 'string' } },
-  required: ['invoice_number', 'amount'],
-});
-const transform = provider.model.transformSchema(schema.schema);
-const system = systemPrompt(schema.schema, false);
+const { provider, schema, system } = benchProvider(
+  { ProviderConfig, SchemaCompiler, createRouter },
+  { LLM_PROVIDERS: providerName, ...env[providerName] },
+  {
+    type: 'object',
+    properties: { invoice_number: { type: 'string' }, amount: { type: 'number' }, note: { type: 'string' } },
+    required: ['invoice_number', 'amount'],
+  },
+);
 let sequence = 0;
 
 /** Most abort listeners left on a request's deadline signal after its call ended (warm-up only). */
@@ -86,7 +79,7 @@ async function oneCall(checkListeners = false): Promise<number> {
     {
       system,
       messages: [{ role: 'user', content: `Invoice #${++sequence} for $1,250.00` }],
-      schema: transform,
+      schema,
       schemaName: 'response',
       temperature: 0.1,
       maxTokens: 500,
@@ -163,7 +156,7 @@ try {
     );
   }
 } finally {
-  await (router as { close?: () => Promise<void> }).close?.();
+  await provider.model.close?.();
   await fake.stop();
 }
 const output = {

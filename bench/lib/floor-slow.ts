@@ -6,11 +6,9 @@
 //  - `sdk`: libs/llm's provider call as the processor makes it (createRouter → ResilientProvider →
 //    the OpenAI SDK over libs/llm's transport), without Kafka, the cache or validation.
 // Each is measured as the processor is: completions per second between 10 % and 90 % of the calls.
-import { Type } from '@sinclair/typebox';
-import { Value } from '@sinclair/typebox/value';
 import { ProviderConfig, SchemaCompiler, createRouter } from '@sps/llm';
 import { Agent, request } from 'undici';
-import { systemPrompt } from '../../libs/llm/src/engine/prompts.js';
+import { benchProvider } from './llm-provider.js';
 import { chatBody } from './floor-openai.js';
 import { invoicePrompt } from './pipeline.js';
 import { steadyRate, type Timeline } from './progress.js';
@@ -74,31 +72,27 @@ function transportCall(fake: FakeProvider, inFlight: number) {
 }
 
 function sdkCall(fake: FakeProvider, inFlight: number) {
-  const config = Value.Convert(
-    Type.Object(ProviderConfig),
-    Value.Default(Type.Object(ProviderConfig), {
+  const { provider, schema, system } = benchProvider(
+    { ProviderConfig, SchemaCompiler, createRouter },
+    {
       LLM_PROVIDERS: 'openai',
       OPENAI_API_KEY: 'sk-fake',
       OPENAI_BASE_URL: fake.openaiBaseUrl,
       LLM_MAX_CONCURRENCY: String(inFlight),
-    }),
-  ) as Parameters<typeof createRouter>[0];
-  const { router } = createRouter(config);
-  const provider = router.providers[0]!;
-  const schema = new SchemaCompiler().compile({
-    type: 'object',
-    properties: { item: { type: 'string' }, quantity: { type: 'number' } },
-    required: ['item'],
-  });
-  const transformed = provider.model.transformSchema(schema.schema);
-  const system = systemPrompt(schema.schema, false);
+    },
+    {
+      type: 'object',
+      properties: { item: { type: 'string' }, quantity: { type: 'number' } },
+      required: ['item'],
+    },
+  );
   return {
     call: async (i: number) => {
       await provider.call(
         {
           system,
           messages: [{ role: 'user', content: invoicePrompt(i) }],
-          schema: transformed,
+          schema,
           schemaName: 'response',
           temperature: 0.1,
           maxTokens: 500,

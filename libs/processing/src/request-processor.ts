@@ -257,6 +257,11 @@ export class RequestProcessor {
       () => deadlineSignal.abort(new DOMException('deadline passed', 'TimeoutError')),
       Math.max(deadline - Date.now(), 1),
     );
+    // The prompt's language does not depend on the answer: detected while the provider works
+    // (once the call is on its way), not on the answer's path back to the caller.
+    const language = options.language_detection
+      ? whileWaiting(() => detectLanguage(request.prompt), 'und')
+      : undefined;
     const answer = await this.deps.engine
       .run({
         prompt,
@@ -287,9 +292,7 @@ export class RequestProcessor {
       provider_used: answer.provider,
       model: answer.model,
       repaired: answer.repaired,
-      original_language: options.language_detection
-        ? detectLanguage(request.prompt)
-        : languageOf(answer.data),
+      original_language: language ? await language : languageOf(answer.data),
     };
     return { output, attempts: answer.attempts };
   }
@@ -310,6 +313,22 @@ export class RequestProcessor {
     if (reply) sends.push(this.deps.producer.send(reply.topic, { ...record, partition: reply.partition }));
     await Promise.all(sends);
   }
+}
+
+/**
+ * `work` run after the current I/O (the provider request written), its result when awaited; it
+ * never rejects (`fallback` instead), as nothing awaits it when the call fails.
+ */
+function whileWaiting<T>(work: () => T, fallback: T): Promise<T> {
+  return new Promise((resolve) =>
+    setImmediate(() => {
+      try {
+        resolve(work());
+      } catch {
+        resolve(fallback);
+      }
+    }),
+  );
 }
 
 function languageOf(data: unknown): string {
