@@ -195,8 +195,12 @@ export const rateLimit = fp<{ redis: Redis }>(async (app, { redis }) => {
   });
   // Whatever answers a deferred request (a 400 before its handler ran too) waits for its charge,
   // so that every answer carries the RateLimit headers of its own point.
-  app.addHook('onSend', async (request) => {
-    await request.arrivalCharge?.catch(() => undefined);
+  // A callback hook: the other routes pass straight through, without a promise per answer.
+  app.addHook('onSend', (request, _reply, payload, done) => {
+    const charge = request.arrivalCharge;
+    if (!charge) return done(null, payload);
+    const settled = () => done(null, payload);
+    void charge.then(settled, settled);
   });
 });
 
