@@ -65,6 +65,8 @@ const CONFIG = {
   peers: process.env.BENCH_PEERS !== '0',
   /** the skeleton pipeline's misses in the same rounds (bench/lib/floor-skeleton.ts): the design's floor */
   skeleton: process.env.BENCH_OVERHEAD_SKELETON !== '0',
+  /** targets left out (comma-separated, e.g. `pipeline-hit,skeleton-miss`): for quick A/B runs of one path */
+  skip: (process.env.BENCH_OVERHEAD_SKIP ?? '').split(',').filter(Boolean),
   load_generator:
     'autocannon (closed loop: one request in flight per connection); latency of 2xx answers in an HDR histogram (µs)',
   cache_miss: 'a unique prompt per request (so a unique work key: cache and coalescing never apply)',
@@ -241,6 +243,10 @@ export async function runOverhead(mode: 'overhead' | 'peers'): Promise<void> {
           log(`${name} could not be started: ${failures[name]}`);
         }
       }
+    }
+    for (const name of CONFIG.skip) {
+      const skipped = targets.findIndex((target) => target.name === name);
+      if (skipped >= 0 && name !== 'direct') targets.splice(skipped, 1);
     }
     for (const target of [...targets]) {
       try {
