@@ -86,6 +86,8 @@ const CONFIG = {
     hit_concurrencies: numbers(process.env.BENCH_FLOOR_SKELETON_HIT_CONCURRENCY, [1, 64]),
     /** misses again with the real sink storing every result (the design's row per request) */
     sink_concurrencies: numbers(process.env.BENCH_FLOOR_SKELETON_SINK_CONCURRENCY, [32]),
+    /** hits with the sink storing each hit's row, as ingest-api's hits get theirs */
+    sink_hit_concurrencies: numbers(process.env.BENCH_FLOOR_SKELETON_SINK_HIT_CONCURRENCY, [64]),
     runs: Number(process.env.BENCH_FLOOR_SKELETON_RUNS ?? 3),
     duration_s: Number(process.env.BENCH_FLOOR_SKELETON_DURATION_S ?? 4),
     warmup_s: Number(process.env.BENCH_FLOOR_SKELETON_WARMUP_S ?? 1),
@@ -300,6 +302,7 @@ if (SECTIONS.includes('skeleton')) {
           missConcurrencies: CONFIG.skeleton.miss_concurrencies,
           hitConcurrencies: CONFIG.skeleton.hit_concurrencies,
           sinkConcurrencies: CONFIG.skeleton.sink_concurrencies,
+          sinkHitConcurrencies: CONFIG.skeleton.sink_hit_concurrencies,
           runs: CONFIG.skeleton.runs,
           durationS: CONFIG.skeleton.duration_s,
           warmupS: CONFIG.skeleton.warmup_s,

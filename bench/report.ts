@@ -4,6 +4,7 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { lineChart, type Series } from './lib/chart.js';
 import { BENCH_DIR, RESULTS_DIR } from './lib/env.js';
+import { spread } from './lib/load.js';
 
 interface Spread {
   median: number;
@@ -61,6 +62,7 @@ interface OverheadResult extends Common {
     summary: Figures & { errors: number; non_2xx: number; ok: number };
     cpu_cores: Record<string, number>;
     breakdown?: Record<string, number | null>;
+    runs: { p99_ms: number }[];
   }[];
   overhead: Record<string, Record<string, Figures>>;
   /** pipeline-miss minus skeleton-miss of the same round, per concurrency (absent in older results) */
@@ -230,7 +232,7 @@ interface FloorResult extends Common {
     hit_value_bytes: number;
     miss_result_bytes?: number;
     results: {
-      target: 'direct' | 'skeleton-miss' | 'skeleton-hit' | 'skeleton-sink-miss';
+      target: 'direct' | 'skeleton-miss' | 'skeleton-hit' | 'skeleton-sink-miss' | 'skeleton-sink-hit';
       concurrency: number;
       summary: Figures & { errors: number; non_2xx: number; ok: number };
       cpu_cores: Record<string, number>;
@@ -354,11 +356,11 @@ function overheadSection(result: OverheadResult, title: string, floors?: Floors)
   };
   if (result.overhead['pipeline-miss'] && peers.length > 0) {
     out.push(
-      "**Overhead side by side** (path minus direct, same round; p50 / p99 in ms; ratio = our p50 overhead ÷ the peer's)" +
+      "**Overhead side by side** (path minus direct, same round; p50 / p99 in ms; ratio = our p50 overhead ÷ the peer's; the p99 ratio is taken in each round, ours and the peer's p99 overhead of that round, median with <sub>min–max</sub>)" +
         (floors ? `; floor = ${missFloor(floors).text} (\`bench:floor\`, p50)` : ''),
       '',
-      `| concurrency | ours (miss) | ${floors ? 'floor of our miss overhead (p50) | ' : ''}${pairedColumn ? 'skeleton (miss), same rounds | ours over the skeleton, same round | ' : ''}${skeletonColumn ? 'skeleton pipeline (miss), bench:floor | ' : ''}${sinkColumn ? 'skeleton + sink (miss) | ' : ''}${peers.map((p) => LABELS[p]).join(' | ')} | ${peers.map((p) => `ours ÷ ${p}`).join(' | ')} |`,
-      `|---|---|${floors ? '---|' : ''}${pairedColumn ? '---|---|' : ''}${skeletonColumn ? '---|' : ''}${sinkColumn ? '---|' : ''}${peers.map(() => '---|').join('')}${peers.map(() => '---|').join('')}`,
+      `| concurrency | ours (miss) | ${floors ? 'floor of our miss overhead (p50) | ' : ''}${pairedColumn ? 'skeleton (miss), same rounds | ours over the skeleton, same round | ' : ''}${skeletonColumn ? 'skeleton pipeline (miss), bench:floor | ' : ''}${sinkColumn ? 'skeleton + sink (miss) | ' : ''}${peers.map((p) => LABELS[p]).join(' | ')} | ${peers.map((p) => `ours ÷ ${p}`).join(' | ')} | ${peers.map((p) => `ours ÷ ${p}, p99 per round`).join(' | ')} |`,
+      `|---|---|${floors ? '---|' : ''}${pairedColumn ? '---|---|' : ''}${skeletonColumn ? '---|' : ''}${sinkColumn ? '---|' : ''}${peers.map(() => '---|').join('')}${peers.map(() => '---|').join('')}${peers.map(() => '---|').join('')}`,
     );
     const overSkeleton = (concurrency: number) => {
       const o = result.pipeline_miss_over_skeleton?.[String(concurrency)];
@@ -366,13 +368,27 @@ function overheadSection(result: OverheadResult, title: string, floors?: Floors)
         ? `${signed(o.p50_ms.median)} (${signed(o.p50_ms.min)}…${signed(o.p50_ms.max)}) / ${signed(o.p99_ms.median)} (${signed(o.p99_ms.min)}…${signed(o.p99_ms.max)})`
         : '—';
     };
+    // The 32-client target compares p99s within a round: the machine's load moves both alike.
+    const p99Ratio = (peer: string, concurrency: number) => {
+      const runsOf = (target: string) =>
+        result.results.find((r) => r.target === target && r.concurrency === concurrency)?.runs;
+      const [ours, theirs, direct] = [runsOf('pipeline-miss'), runsOf(peer), runsOf('direct')];
+      if (!ours || !theirs || !direct) return '—';
+      const ratios = ours.flatMap((run, i) => {
+        const their = theirs[i]!.p99_ms - direct[i]!.p99_ms;
+        return their > 0 ? [(run.p99_ms - direct[i]!.p99_ms) / their] : [];
+      });
+      if (ratios.length === 0) return '—';
+      const r = spread(ratios);
+      return `${n(r.median, 2)} <sub>${n(r.min, 2)}–${n(r.max, 2)}</sub>`;
+    };
     for (const concurrency of config.concurrencies) {
       const pair = (target: string) => {
         const o = result.overhead[target]?.[String(concurrency)];
         return o ? `${signed(o.p50_ms.median)} / ${signed(o.p99_ms.median)}` : '—';
       };
       out.push(
-        `| ${concurrency} | ${pair('pipeline-miss')} | ${floors ? `${missFloorValue === undefined ? '—' : `+${fl(missFloorValue)}`} | ` : ''}${pairedColumn ? `${pair('skeleton-miss')} | ${overSkeleton(concurrency)} | ` : ''}${skeletonColumn ? `${skeletonPair(concurrency)} | ` : ''}${sinkColumn ? `${skeletonPair(concurrency, true)} | ` : ''}${peers.map(pair).join(' | ')} | ${peers.map((p) => n(result.ratio_ours_to_peer_p50[p]?.[String(concurrency)], 2)).join(' | ')} |`,
+        `| ${concurrency} | ${pair('pipeline-miss')} | ${floors ? `${missFloorValue === undefined ? '—' : `+${fl(missFloorValue)}`} | ` : ''}${pairedColumn ? `${pair('skeleton-miss')} | ${overSkeleton(concurrency)} | ` : ''}${skeletonColumn ? `${skeletonPair(concurrency)} | ` : ''}${sinkColumn ? `${skeletonPair(concurrency, true)} | ` : ''}${peers.map(pair).join(' | ')} | ${peers.map((p) => n(result.ratio_ours_to_peer_p50[p]?.[String(concurrency)], 2)).join(' | ')} | ${peers.map((p) => p99Ratio(p, concurrency)).join(' | ')} |`,
       );
     }
     out.push('');
@@ -457,6 +473,8 @@ interface Floors {
   skeleton?: {
     latency: number;
     hit(concurrency: number): { summary: Figures; cpu_cores: Record<string, number> } | undefined;
+    /** the hits with the sink storing each hit's row (absent in older results) */
+    sinkHit(concurrency: number): { summary: Figures; cpu_cores: Record<string, number> } | undefined;
     missOverhead(concurrency: number): Figures | undefined;
     sinkMissOverhead(concurrency: number): Figures | undefined;
   };
@@ -505,6 +523,8 @@ function floorsOf(floor: FloorResult | undefined, providerLatency: number): Floo
     skeleton: floor.skeleton && {
       latency: floor.skeleton.provider_latency_ms,
       hit: (c) => floor.skeleton!.results.find((r) => r.target === 'skeleton-hit' && r.concurrency === c),
+      sinkHit: (c) =>
+        floor.skeleton!.results.find((r) => r.target === 'skeleton-sink-hit' && r.concurrency === c),
       missOverhead: (c) => floor.skeleton!.miss_overhead[String(c)],
       sinkMissOverhead: (c) => floor.skeleton!.sink_miss_overhead?.[String(c)],
     },
@@ -765,6 +785,8 @@ function skeletonSection(floor: FloorResult): string[] {
     direct: 'direct (fake provider)',
     'skeleton-miss': '**skeleton, cache miss**',
     'skeleton-hit': '**skeleton, cache hit**',
+    'skeleton-sink-miss': '**skeleton + sink, cache miss**',
+    'skeleton-sink-hit': '**skeleton + sink, cache hit** (each hit stored)',
   };
   return [
     `**Skeleton pipeline** (the design's floor: our two-hop design with the same libraries and nothing else; fake provider at ${sk.provider_latency_ms} ms; each cell: median of ${sk.runs} runs of ${sk.duration_s} s after ${sk.warmup_s} s warm-up, <sub>min–max</sub>; overhead = the miss run minus the direct run of the same round, as bench:overhead; hit value ${sk.hit_value_bytes} bytes${sk.miss_result_bytes ? `, a miss's answer ${sk.miss_result_bytes} bytes` : ''})`,
@@ -772,7 +794,12 @@ function skeletonSection(floor: FloorResult): string[] {
     '| path | concurrency | req/s | p50 | p90 | p99 | max | overhead p50 | overhead p99 | errors | CPU cores (median) |',
     '|---|---|---|---|---|---|---|---|---|---|---|',
     ...sk.results.map((r) => {
-      const o = r.target === 'skeleton-miss' ? sk.miss_overhead[String(r.concurrency)] : undefined;
+      const o =
+        r.target === 'skeleton-miss'
+          ? sk.miss_overhead[String(r.concurrency)]
+          : r.target === 'skeleton-sink-miss'
+            ? sk.sink_miss_overhead?.[String(r.concurrency)]
+            : undefined;
       const s = r.summary;
       return (
         `| ${label[r.target] ?? r.target} | ${r.concurrency} | ${cell(s.requests_per_s)} | ${cell(s.p50_ms)} | ${cell(s.p90_ms)} | ${cell(s.p99_ms)} | ${cell(s.max_ms)} | ` +
@@ -834,6 +861,11 @@ function floorLines(result: OverheadResult, concurrency: number, floors: Floors)
     if (hit && skHit)
       skParts.push(
         `cache hit ours ${n(hit.summary.requests_per_s.median, 0)} req/s, p50 ${n(hit.summary.p50_ms.median)}, p99 ${n(hit.summary.p99_ms.median)} vs. skeleton **${n(skHit.summary.requests_per_s.median, 0)} req/s, p50 ${n(skHit.summary.p50_ms.median)}, p99 ${n(skHit.summary.p99_ms.median)}** (edge ${n(skHit.cpu_cores.edge, 2)} cores)`,
+      );
+    const skSinkHit = skeleton.sinkHit(concurrency);
+    if (hit && skSinkHit)
+      skParts.push(
+        `the skeleton's hits with the sink storing each hit's row (as ours are) **${n(skSinkHit.summary.requests_per_s.median, 0)} req/s, p50 ${n(skSinkHit.summary.p50_ms.median)}, p99 ${n(skSinkHit.summary.p99_ms.median)}** (edge ${n(skSinkHit.cpu_cores.edge, 2)}, sink ${n(skSinkHit.cpu_cores.sink, 2)}, Postgres ${n(skSinkHit.cpu_cores.postgres, 2)} cores)`,
       );
     const skMiss = skeleton.missOverhead(concurrency);
     const missO = result.overhead['pipeline-miss']?.[String(concurrency)];

@@ -47,8 +47,9 @@ if [[ ",$LLM_PROVIDERS," == *,local,* && -z "${LOCAL_MODEL_PATH:-}" ]]; then
   export LOCAL_MODEL_PATH
 fi
 export PORT HOST="${HOST:-127.0.0.1}"
-for app in sink processor webhook-dispatcher; do run "$app" node --import tsx "apps/$app/src/main.ts"; done
-# ingest-api's deployed flag (deploy/k8s/base/ingest-api.yaml): larger semi-spaces, less GC per request.
+for app in sink webhook-dispatcher; do run "$app" node --import tsx "apps/$app/src/main.ts"; done
+# The deployed flag of the processor and ingest-api (deploy/k8s/base/<app>.yaml): larger semi-spaces, less GC per request.
+run processor env NODE_OPTIONS="--max-semi-space-size=64 ${NODE_OPTIONS:-}" node --import tsx apps/processor/src/main.ts
 run ingest-api env NODE_OPTIONS="--max-semi-space-size=64 ${NODE_OPTIONS:-}" node --import tsx apps/ingest-api/src/main.ts
 
 for _ in $(seq 1 120); do curl -sf "http://127.0.0.1:$PORT/v1/health" >/dev/null && break; sleep 0.5; done

@@ -6,7 +6,8 @@
 // bench:overhead measures the pipeline: cache misses against direct calls to the fake provider in
 // the same round (the overhead), and cache hits. With `sinkConcurrencies`, the misses are measured
 // once more (after the others, before the hits) with our real sink (apps/sink) storing each result's row in
-// Postgres, as the design requires of every request: the skeleton with its third durable write.
+// Postgres, as the design requires of every request: the skeleton with its third durable write; with
+// `sinkHitConcurrencies`, the hits too (each hit's result gets its row, as ingest-api's hits do).
 import { randomUUID } from 'node:crypto';
 import { TOPICS } from '@sps/contracts';
 import { createRedis } from '@sps/cache';
@@ -50,12 +51,14 @@ export interface SkeletonOptions {
   hitValueBytes: number;
   /** concurrencies of the misses measured with the sink storing every result (none: not measured) */
   sinkConcurrencies?: number[];
+  /** concurrencies of the hits measured with the sink storing every hit's result (none: not measured) */
+  sinkHitConcurrencies?: number[];
 }
 
 type Run = LoadFigures & { cpu: CpuShare };
 
 export interface SkeletonCase {
-  target: 'direct' | 'skeleton-miss' | 'skeleton-hit' | 'skeleton-sink-miss';
+  target: 'direct' | 'skeleton-miss' | 'skeleton-hit' | 'skeleton-sink-miss' | 'skeleton-sink-hit';
   concurrency: number;
   runs: Run[];
   summary: ReturnType<typeof summarise>;
@@ -83,23 +86,39 @@ export interface SkeletonResult {
   sink_miss_overhead?: Record<string, Record<Figure, Spread>>;
 }
 
-/** A cached answer of about `bytes` bytes, shaped like a result. */
-function cachedAnswer(bytes: number): string {
+/**
+ * A cached answer of about `bytes` bytes, shaped as our result contract (libs/contracts
+ * ResultMessage), so that the sink stores a hit's result as it stores ingest-api's.
+ */
+function cachedAnswer(bytes: number, tenant: string): string {
   const answer = {
     request_id: '00000000-0000-4000-8000-000000000000',
-    status: 'completed',
-    result: {
-      invoice_number: '12345',
-      date: '2025-01-15',
-      total_amount: 1250,
-      currency: 'USD',
-      vendor: { name: 'Acme Supplies Ltd.', address: '1 Industrial Way, Springfield' },
+    tenant_id: tenant,
+    status: 'succeeded',
+    output: {
+      data: {
+        invoice_number: '12345',
+        date: '2025-01-15',
+        total_amount: 1250,
+        currency: 'USD',
+        vendor: { name: 'Acme Supplies Ltd.', address: '1 Industrial Way, Springfield' },
+        pad: '',
+      },
+      output_format: 'json',
+      validation_status: 'passed',
+      provider_used: 'openai',
+      model: 'gpt-4o-mini',
+      cached: true,
+      repaired: false,
+      original_language: 'en',
     },
-    model: 'gpt-4o-mini',
-    usage: { prompt_tokens: 312, completion_tokens: 64, total_tokens: 376 },
-    pad: '',
+    prompt: 'Extract the invoice fields.',
+    request_params: {},
+    attempts: [],
+    processing_time_ms: 0,
+    completed_at: new Date().toISOString(),
   };
-  answer.pad = 'x'.repeat(Math.max(0, bytes - JSON.stringify(answer).length));
+  answer.output.data.pad = 'x'.repeat(Math.max(0, bytes - JSON.stringify(answer).length));
   return JSON.stringify(answer);
 }
 
@@ -193,7 +212,7 @@ export async function startSkeleton(
       redis.once('ready', resolve);
       redis.once('end', () => reject(new Error('redis connection ended')));
     });
-    await redis.set(`${prefix}hot`, cachedAnswer(options.hitValueBytes), 'EX', 3_600);
+    await redis.set(`${prefix}hot`, cachedAnswer(options.hitValueBytes, tenant), 'EX', 3_600);
     const env = {
       KAFKA_BROKERS: stack.KAFKA_BROKERS,
       REDIS_URL: stack.REDIS_URL,
@@ -244,6 +263,12 @@ export async function startSkeleton(
       },
       'skeleton-hit': {
         name: 'skeleton-hit',
+        url: `${edge.ready}/`,
+        headers: {},
+        body: () => JSON.stringify({ key: 'hot' }),
+      },
+      'skeleton-sink-hit': {
+        name: 'skeleton-sink-hit',
         url: `${edge.ready}/`,
         headers: {},
         body: () => JSON.stringify({ key: 'hot' }),
@@ -356,10 +381,11 @@ export async function measureSkeleton(
     const missOverhead: SkeletonResult['miss_overhead'] = {};
     for (const concurrency of options.missConcurrencies)
       missOverhead[String(concurrency)] = overheadOf(await measure(['direct', 'skeleton-miss'], concurrency));
-    // Then the same misses with the sink storing every result, before any hit (a hit produces the
-    // cached answer, not a result the sink takes). It first stores the results of the runs above.
+    // Then the same misses with the sink storing every result, and the hits with it storing each
+    // hit's result (as ingest-api publishes a hit's result for its row). It first stores the
+    // results of the runs above. The plain hits come after it stopped.
     const sinkOverhead: NonNullable<SkeletonResult['sink_miss_overhead']> = {};
-    if (options.sinkConcurrencies?.length) {
+    if (options.sinkConcurrencies?.length || options.sinkHitConcurrencies?.length) {
       const sink: Proc = await spawnApp('sink', {
         KAFKA_BROKERS: stack.KAFKA_BROKERS,
         DATABASE_URL: stack.DATABASE_URL,
@@ -384,10 +410,12 @@ export async function measureSkeleton(
           last = now;
         }
         const before = await stored();
-        for (const concurrency of options.sinkConcurrencies)
+        for (const concurrency of options.sinkConcurrencies ?? [])
           sinkOverhead[String(concurrency)] = overheadOf(
             await measure(['direct', 'skeleton-sink-miss'], concurrency),
           );
+        for (const concurrency of options.sinkHitConcurrencies ?? [])
+          await measure(['skeleton-sink-hit'], concurrency);
         await sleep(500);
         log(
           `skeleton with sink: ${before} rows of the earlier runs, then ${(await stored()) - before} stored`,
@@ -410,13 +438,13 @@ export async function measureSkeleton(
       runs: options.runs,
       duration_s: options.durationS,
       warmup_s: options.warmupS,
-      hit_value_bytes: Buffer.byteLength(cachedAnswer(options.hitValueBytes)),
+      hit_value_bytes: Buffer.byteLength(cachedAnswer(options.hitValueBytes, tenant)),
       miss_result_bytes: missResultBytes,
       results,
       miss_overhead: missOverhead,
-      ...(options.sinkConcurrencies?.length
+      ...(options.sinkConcurrencies?.length || options.sinkHitConcurrencies?.length
         ? {
-            sink: 'apps/sink as deployed (its own process, LOG_LEVEL info), consuming the results topic the worker writes, storing each row in Postgres; started after the plain miss runs (it first stores their results), before the hits',
+            sink: "apps/sink as deployed (its own process, LOG_LEVEL info), consuming the results topic the worker and the edge's hits write, storing each row in Postgres; started after the plain miss runs (it first stores their results), stopped before the plain hits",
             sink_miss_overhead: sinkOverhead,
           }
         : {}),

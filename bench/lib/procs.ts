@@ -114,6 +114,7 @@ async function start(
 /** Node flags each app is deployed with (NODE_OPTIONS in deploy/k8s/base/<app>.yaml). */
 const APP_NODE_OPTIONS: Partial<Record<App, string>> = {
   'ingest-api': '--max-semi-space-size=64',
+  processor: '--max-semi-space-size=64',
 };
 
 export function spawnApp(
