@@ -815,6 +815,9 @@ function skeletonSection(floor: FloorResult): string[] {
   ];
 }
 
+const hitFigures = (s: Figures) =>
+  `${n(s.requests_per_s.median, 0)} req/s, p50 ${n(s.p50_ms.median)}, p99 ${n(s.p99_ms.median)}`;
+
 /** Under a concurrency table: what our p50s are bounded by (bench:floor) and how far above it they are. */
 function floorLines(result: OverheadResult, concurrency: number, floors: Floors): string[] {
   const row = (target: string) =>
@@ -860,12 +863,12 @@ function floorLines(result: OverheadResult, concurrency: number, floors: Floors)
     const skHit = skeleton.hit(concurrency);
     if (hit && skHit)
       skParts.push(
-        `cache hit ours ${n(hit.summary.requests_per_s.median, 0)} req/s, p50 ${n(hit.summary.p50_ms.median)}, p99 ${n(hit.summary.p99_ms.median)} vs. skeleton **${n(skHit.summary.requests_per_s.median, 0)} req/s, p50 ${n(skHit.summary.p50_ms.median)}, p99 ${n(skHit.summary.p99_ms.median)}** (edge ${n(skHit.cpu_cores.edge, 2)} cores)`,
+        `cache hit ours ${hitFigures(hit.summary)} vs. skeleton **${hitFigures(skHit.summary)}** (edge ${n(skHit.cpu_cores.edge, 2)} cores)`,
       );
     const skSinkHit = skeleton.sinkHit(concurrency);
     if (hit && skSinkHit)
       skParts.push(
-        `the skeleton's hits with the sink storing each hit's row (as ours are) **${n(skSinkHit.summary.requests_per_s.median, 0)} req/s, p50 ${n(skSinkHit.summary.p50_ms.median)}, p99 ${n(skSinkHit.summary.p99_ms.median)}** (edge ${n(skSinkHit.cpu_cores.edge, 2)}, sink ${n(skSinkHit.cpu_cores.sink, 2)}, Postgres ${n(skSinkHit.cpu_cores.postgres, 2)} cores)`,
+        `the skeleton's hits with the sink storing each hit's row (as ours are) **${hitFigures(skSinkHit.summary)}** (edge ${n(skSinkHit.cpu_cores.edge, 2)}, sink ${n(skSinkHit.cpu_cores.sink, 2)}, Postgres ${n(skSinkHit.cpu_cores.postgres, 2)} cores)`,
       );
     const skMiss = skeleton.missOverhead(concurrency);
     const missO = result.overhead['pipeline-miss']?.[String(concurrency)];

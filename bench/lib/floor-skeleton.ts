@@ -144,6 +144,8 @@ export interface Skeleton {
   groups: PidGroup[];
   /** bytes of the answer to one miss (the smoke test's) */
   missResultBytes: number;
+  /** bytes of the cached answer a hit reads */
+  hitValueBytes: number;
   db: Database;
   close(): Promise<void>;
 }
@@ -212,7 +214,8 @@ export async function startSkeleton(
       redis.once('ready', resolve);
       redis.once('end', () => reject(new Error('redis connection ended')));
     });
-    await redis.set(`${prefix}hot`, cachedAnswer(options.hitValueBytes, tenant), 'EX', 3_600);
+    const hotValue = cachedAnswer(options.hitValueBytes, tenant);
+    await redis.set(`${prefix}hot`, hotValue, 'EX', 3_600);
     const env = {
       KAFKA_BROKERS: stack.KAFKA_BROKERS,
       REDIS_URL: stack.REDIS_URL,
@@ -296,6 +299,7 @@ export async function startSkeleton(
         { name: 'worker', pid: worker.pid },
       ],
       missResultBytes,
+      hitValueBytes: Buffer.byteLength(hotValue),
       db,
       close,
     };
@@ -312,7 +316,7 @@ export async function measureSkeleton(
 ): Promise<SkeletonResult> {
   await fake.setLatency(options.providerLatencyMs);
   const skeleton = await startSkeleton(stack, fake, { hitValueBytes: options.hitValueBytes });
-  const { prefix, tenant, targets, db, missResultBytes } = skeleton;
+  const { prefix, tenant, targets, db, missResultBytes, hitValueBytes } = skeleton;
   try {
     const groups: PidGroup[] = [
       { name: 'load-generator', pid: process.pid },
@@ -438,7 +442,7 @@ export async function measureSkeleton(
       runs: options.runs,
       duration_s: options.durationS,
       warmup_s: options.warmupS,
-      hit_value_bytes: Buffer.byteLength(cachedAnswer(options.hitValueBytes, tenant)),
+      hit_value_bytes: hitValueBytes,
       miss_result_bytes: missResultBytes,
       results,
       miss_overhead: missOverhead,
