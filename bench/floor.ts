@@ -32,6 +32,7 @@ import { measureIdleFloor, type IdleFloorResult } from './lib/floor-idle.js';
 import { measureRedisFloor } from './lib/floor-redis.js';
 import { measureSkeleton, type SkeletonResult } from './lib/floor-skeleton.js';
 import { cpuMeter, spawnFakeProvider, stackGroups, stopAll, type CpuShare } from './lib/procs.js';
+import { warmBroker } from './lib/broker-warmup.js';
 
 const numbers = (text: string | undefined, fallback: number[]) =>
   text ? text.split(',').filter(Boolean).map(Number) : fallback;
@@ -98,6 +99,7 @@ const CONFIG = {
 const started = new Date();
 const stack = ensureStack();
 const quiet = await waitForQuietMachine();
+const brokerWarmup = await warmBroker(stack);
 const machine = machineInfo(stack);
 log(
   `machine: ${machine.cores} cores, ${machine.memory_gib} GiB, node ${machine.node}, kafka ${machine.kafka}; load ${quiet.load_average.join(' ')}`,
@@ -324,6 +326,7 @@ const output = {
     platformatic_kafka: kafkaResults?.find((r) => r.client === '@platformatic/kafka')?.version,
   },
   quiet_wait: quiet,
+  broker_warmup: brokerWarmup,
   load_average_at_end: loadAverage(),
   config: CONFIG,
   failures,

@@ -27,6 +27,7 @@ import {
   type Proc,
 } from './lib/procs.js';
 import { sql } from 'kysely';
+import { warmBroker } from './lib/broker-warmup.js';
 
 const CONFIG = {
   requests: Number(process.env.BENCH_KAFKA_REQUESTS ?? 50_000),
@@ -60,6 +61,7 @@ interface Run {
 
 const stack = ensureStack();
 const quiet = await waitForQuietMachine();
+const brokerWarmup = await warmBroker(stack);
 const machine = machineInfo(stack);
 const started = new Date();
 log(
@@ -173,6 +175,7 @@ const path = writeResult('kafka', {
   finished_at: new Date().toISOString(),
   machine,
   quiet_wait: quiet,
+  broker_warmup: brokerWarmup,
   load_average_at_end: loadAverage(),
   config: CONFIG,
   summary,

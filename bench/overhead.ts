@@ -52,6 +52,7 @@ import {
   type Proc,
 } from './lib/procs.js';
 import { startSkeleton, type Skeleton } from './lib/floor-skeleton.js';
+import { warmBroker } from './lib/broker-warmup.js';
 
 const numbers = (text: string | undefined, fallback: number[]) =>
   text ? text.split(',').map(Number) : fallback;
@@ -149,6 +150,7 @@ export async function runOverhead(mode: 'overhead' | 'peers'): Promise<void> {
   const started = new Date();
   const stack = ensureStack();
   const quiet = await waitForQuietMachine();
+  const brokerWarmup = await warmBroker(stack);
   const machine = machineInfo(stack);
   log(
     `machine: ${machine.cores} cores, ${machine.memory_gib} GiB, node ${machine.node}, kafka ${machine.kafka}; load ${quiet.load_average.join(' ')}`,
@@ -395,6 +397,7 @@ export async function runOverhead(mode: 'overhead' | 'peers'): Promise<void> {
       finished_at: new Date().toISOString(),
       machine,
       quiet_wait: quiet,
+      broker_warmup: brokerWarmup,
       load_average_at_end: loadAverage(),
       config: CONFIG,
       failures,

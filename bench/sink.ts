@@ -30,6 +30,7 @@ import {
   type CpuShare,
   type Proc,
 } from './lib/procs.js';
+import { warmBroker } from './lib/broker-warmup.js';
 
 const CONFIG = {
   /**
@@ -139,6 +140,7 @@ interface Run {
 const stack = ensureStack();
 if (CONFIG.database) stack.DATABASE_URL = await ownDatabase(stack.DATABASE_URL, CONFIG.database);
 const quiet = await waitForQuietMachine();
+const brokerWarmup = await warmBroker(stack);
 const machine = machineInfo(stack);
 const started = new Date();
 const check = compileContract(ResultMessage);
@@ -263,6 +265,7 @@ const path = writeResult('sink', {
   finished_at: new Date().toISOString(),
   machine,
   quiet_wait: quiet,
+  broker_warmup: brokerWarmup,
   load_average_at_end: loadAverage(),
   config: CONFIG,
   summary: {

@@ -30,6 +30,7 @@ import {
   type CpuShare,
   type Proc,
 } from './lib/procs.js';
+import { warmBroker } from './lib/broker-warmup.js';
 
 const CONFIG = {
   provider_latency_ms: Number(process.env.BENCH_SLOW_LATENCY_MS ?? 1000),
@@ -85,6 +86,7 @@ interface Run {
 
 const stack = ensureStack();
 const quiet = await waitForQuietMachine();
+const brokerWarmup = await warmBroker(stack);
 const machine = machineInfo(stack);
 const started = new Date();
 const fake = await spawnFakeProvider(CONFIG.provider_latency_ms);
@@ -195,6 +197,7 @@ const path = writeResult('slow', {
   finished_at: new Date().toISOString(),
   machine,
   quiet_wait: quiet,
+  broker_warmup: brokerWarmup,
   load_average_at_end: loadAverage(),
   config: CONFIG,
   runs,
