@@ -39,6 +39,8 @@ interface Common {
   finished_at: string;
   machine: Machine;
   quiet_wait: { load_average: number[]; waited_s: number };
+  /** absent in results from before the broker warm-up (bench/lib/broker-warmup.ts) */
+  broker_warmup?: { broker_uptime_s: number | null; warmed_s: number; records_produced: number };
   load_average_at_end: number[];
   profiles: Record<string, unknown>;
 }
@@ -54,6 +56,7 @@ interface OverheadResult extends Common {
     runs: number;
     duration_s: number;
     warmup_s: number;
+    target_warmup_s?: number;
   };
   failures: Record<string, string>;
   results: {
@@ -273,8 +276,15 @@ function context(title: string, result: Common): string {
   return (
     `*${title}: ${result.started_at.slice(0, 16).replace('T', ' ')}–${result.finished_at.slice(11, 16)} UTC; ${m.cores} cores (${m.cpu_model ?? '?'}), ${m.memory_gib} GiB; ` +
     `Node ${m.node}, Kafka ${m.kafka ?? '?'} (kafkajs ${m.kafkajs ?? '?'}), Postgres ${m.postgres ?? '?'}, Redis ${m.redis ?? '?'}; commit ${m.git_commit ?? '?'}${m.git_dirty ? ' + uncommitted changes' : ''}; ` +
-    `load average at start ${result.quiet_wait.load_average.join(' ')}, at end ${result.load_average_at_end.join(' ')}.*`
+    `load average at start ${result.quiet_wait.load_average.join(' ')}, at end ${result.load_average_at_end.join(' ')}` +
+    `${brokerWarmup(result.broker_warmup)}.*`
   );
+}
+
+function brokerWarmup(warmup: Common['broker_warmup']): string {
+  if (!warmup) return '';
+  if (warmup.warmed_s === 0) return `; the broker had run ${warmup.broker_uptime_s ?? '?'} s (warm)`;
+  return `; the broker had run ${warmup.broker_uptime_s ?? '?'} s and was warmed first (${warmup.records_produced} records in ${warmup.warmed_s} s)`;
 }
 
 function profileLines(label: string, summary: ProfileSummary | undefined, top = 6): string[] {
@@ -321,7 +331,7 @@ function overheadSection(result: OverheadResult, title: string, floors?: Floors)
     context(title, result),
     '',
     `Fake provider latency ${config.provider_latency_ms} ms for every path. Each cell: median of ${config.runs} runs of ${config.duration_s} s ` +
-      `(after a ${config.warmup_s} s warm-up), with <sub>min–max</sub>. Latencies in ms, throughput in requests/s (2xx only).`,
+      `(after a ${config.warmup_s} s warm-up${config.target_warmup_s ? `; before the first round, every target ran ${config.target_warmup_s} s at 32 clients` : ''}), with <sub>min–max</sub>. Latencies in ms, throughput in requests/s (2xx only).`,
     '',
   );
   for (const concurrency of config.concurrencies) {
