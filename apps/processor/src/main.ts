@@ -8,6 +8,7 @@ import {
   ProcessorMetrics,
   RequestProcessor,
   decodePipelineRequest,
+  loadLanguageDetector,
   redactPii,
 } from '@sps/processing';
 import { bootService } from '@sps/runtime';
@@ -52,6 +53,7 @@ await bootService(
       replyPartitions,
       logger,
       metrics,
+      languages: await loadLanguageDetector(),
     });
     const consumer = new ConcurrentRunner({
       kafka,

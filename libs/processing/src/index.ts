@@ -8,3 +8,4 @@ export { redactPii, type Redaction } from './pii.js';
 export { AnswerCache, cacheLookupCounter, type CachedAnswer, type CacheStage } from './answer-cache.js';
 export { EdgeAnswers } from './edge-answers.js';
 export { SingleFlight } from './single-flight.js';
+export { LanguageDetector, loadLanguageDetector } from './language.js';

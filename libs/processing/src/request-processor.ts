@@ -27,7 +27,7 @@ import { decodeRequest } from './decode-request.js';
 import { replyAddress, type PipelineRequest } from './pipeline-request.js';
 import { optionsOf, redactionOf, resultOf, type RequestOptions } from './pipeline-result.js';
 import type { ProcessorMetrics } from './processor-metrics.js';
-import { detectLanguage } from './language.js';
+import type { LanguageDetector } from './language.js';
 import { restorePii, type Redaction } from './pii.js';
 import { SingleFlight } from './single-flight.js';
 import { toXml } from './xml-output.js';
@@ -43,6 +43,8 @@ export interface RequestProcessorDeps {
   replyPartitions: number;
   logger: Logger;
   metrics: ProcessorMetrics;
+  /** `original_language` of requests with `language_detection` (`loadLanguageDetector`). */
+  languages: LanguageDetector;
 }
 
 type Answer = Pick<ResultMessage, 'output' | 'attempts'> & {
@@ -260,7 +262,7 @@ export class RequestProcessor {
     // The prompt's language does not depend on the answer: detected while the provider works
     // (once the call is on its way), not on the answer's path back to the caller.
     const language = options.language_detection
-      ? whileWaiting(() => detectLanguage(request.prompt), 'und')
+      ? whileWaiting(() => this.deps.languages.detect(request.prompt), 'und')
       : undefined;
     const answer = await this.deps.engine
       .run({

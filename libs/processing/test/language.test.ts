@@ -1,5 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { detectLanguage } from '../src/language.js';
+import { loadLanguageDetector } from '../src/language.js';
+
+const languages = await loadLanguageDetector();
+const detectLanguage = (text: string) => languages.detect(text);
 
 describe('language detection', () => {
   it.each([

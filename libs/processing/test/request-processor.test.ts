@@ -33,6 +33,7 @@ import {
 import { decodePipelineRequest, type PipelineRequest } from '../src/pipeline-request.js';
 import { ProcessorMetrics } from '../src/processor-metrics.js';
 import { RequestProcessor } from '../src/request-processor.js';
+import { loadLanguageDetector } from '../src/language.js';
 import { AnswerCache, type CachedAnswer } from '../src/answer-cache.js';
 import type { ResponseCache } from '@sps/cache';
 
@@ -90,6 +91,9 @@ function memoryCache() {
   return { cache, entries, gets };
 }
 
+// Loaded once for the file, as the processor loads it once at start.
+const languages = await loadLanguageDetector();
+
 function setup(
   answer: (call: number) => string = () => '{"total": 42}',
   cache?: ResponseCache<CachedAnswer>,
@@ -109,6 +113,7 @@ function setup(
     replyPartitions: 12,
     logger: silentLogger,
     metrics,
+    languages,
   });
   return { model, producer, batching, metrics, processor };
 }
