@@ -61,7 +61,8 @@ export async function warmBroker(stack: StackEnv): Promise<BrokerWarmup> {
     return { broker_uptime_s: uptime, warmed_s: 0, records_produced: 0, records_consumed: 0 };
   }
   log(`the broker started ${uptime ?? '?'} s ago: warming it for ${WARMUP_S} s`);
-  const logger = createLogger({ service: 'bench-warmup', level: 'error' });
+  // 'fatal': a broker seconds old answers "coordinator loading" at first, which kafkajs logs at error and retries.
+  const logger = createLogger({ service: 'bench-warmup', level: 'fatal' });
   const kafka = createKafka({ brokers: stack.KAFKA_BROKERS, clientId: 'bench-warmup', logger });
   const prefix = benchPrefix('warmup');
   const [topic] = await ensureTopics(
