@@ -6,12 +6,12 @@
 // ago, records are pumped through a scratch topic of the apps' partition count for
 // BENCH_BROKER_WARMUP_S, produced and consumed the way the apps do it (BatchingProducer, a group
 // consumer); an older broker is left alone.
-import { readdirSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { BatchingProducer, createKafka, createProducer, ensureTopics } from '@sps/kafka';
 import { createGroupConsumer, runGroupConsumer } from '../../libs/kafka/src/runners/consumer-group.js';
 import { createLogger } from '@sps/observability';
-import { benchPrefix, log, sleep, type StackEnv } from './env.js';
+import { benchPrefix, brokerProcess, log, sleep, type StackEnv } from './env.js';
 
 export interface BrokerWarmup {
   /** seconds since the broker's JVM started, when the benchmark began; null when it was not found */
@@ -27,32 +27,17 @@ const WARM_AFTER_S = Number(process.env.BENCH_BROKER_WARM_AFTER_S ?? 600);
 const PARTITIONS = 12;
 const IN_FLIGHT = 64;
 
-/** Seconds since the process of the broker listening on `brokers`' port started (from /proc). */
+/** Seconds since the broker listening on `brokers`' port started (from /proc), or null when not found. */
 export function brokerUptimeSeconds(brokers: string): number | null {
-  const port = brokers.split(',')[0]?.split(':')[1] ?? '19092';
+  const broker = brokerProcess(brokers);
+  if (!broker) return null;
   const ticksPerSecond = 100; // USER_HZ: 100 on every Linux architecture Node runs on
   const uptime = Number(readFileSync('/proc/uptime', 'utf8').split(' ')[0]);
-  for (const pid of readdirSync('/proc').filter((entry) => /^\d+$/.test(entry))) {
-    let cmdline: string[];
-    try {
-      cmdline = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
-    } catch {
-      continue;
-    }
-    if (!cmdline.includes('kafka.Kafka')) continue;
-    try {
-      const properties = readFileSync(cmdline.filter(Boolean).at(-1) ?? '', 'utf8');
-      if (!properties.includes(`:${port}`)) continue;
-      // /proc/PID/stat: field 22 is the start time in ticks after boot; the command name (field 2)
-      // may hold spaces, so count from its closing parenthesis.
-      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      return Math.round(uptime - Number(fields[19]) / ticksPerSecond);
-    } catch {
-      continue;
-    }
-  }
-  return null;
+  // /proc/PID/stat: field 22 is the start time in ticks after boot; the command name (field 2) may
+  // hold spaces, so count from its closing parenthesis.
+  const stat = readFileSync(`/proc/${broker.pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return Math.round(uptime - Number(fields[19]) / ticksPerSecond);
 }
 
 export async function warmBroker(stack: StackEnv): Promise<BrokerWarmup> {

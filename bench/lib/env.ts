@@ -79,17 +79,24 @@ function safe<T>(read: () => T): T | undefined {
   }
 }
 
-/** The version of the Kafka broker that listens on the configured port, read from its classpath. */
-function kafkaVersion(brokers: string): string | undefined {
+/** The process of the Kafka broker that listens on `brokers`' first port: its pid and command line. */
+export function brokerProcess(brokers: string): { pid: string; cmdline: string[] } | undefined {
   const port = brokers.split(',')[0]?.split(':')[1] ?? '19092';
   for (const pid of readdirSync('/proc').filter((entry) => /^\d+$/.test(entry))) {
-    const cmdline = safe(() => readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0')) ?? [];
+    const cmdline =
+      safe(() => readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').filter(Boolean)) ?? [];
     if (!cmdline.includes('kafka.Kafka')) continue;
-    const properties = cmdline[cmdline.length - 1] ?? '';
-    const config = safe(() => readFileSync(properties, 'utf8')) ?? '';
-    if (!config.includes(`:${port}`)) continue;
-    return /kafka-(\d+\.\d+\.\d+)/.exec(cmdline.join(' '))?.[1];
+    // The broker's last argument is its server.properties, which names its listeners.
+    const config = safe(() => readFileSync(cmdline.at(-1) ?? '', 'utf8')) ?? '';
+    if (config.includes(`:${port}`)) return { pid, cmdline };
   }
+  return undefined;
+}
+
+/** The version of the Kafka broker that listens on the configured port, read from its classpath. */
+function kafkaVersion(brokers: string): string | undefined {
+  const broker = brokerProcess(brokers);
+  if (broker) return /kafka-(\d+\.\d+\.\d+)/.exec(broker.cmdline.join(' '))?.[1];
   const envFile = safe(() => readFileSync(join(REPO_ROOT, 'deploy/local/env.sh'), 'utf8')) ?? '';
   return /KAFKA_VERSION="([^"]+)"/.exec(envFile)?.[1];
 }
