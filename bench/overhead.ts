@@ -192,12 +192,17 @@ export async function runOverhead(mode: 'overhead' | 'peers'): Promise<void> {
       const { db } = pipeline;
       const keyId = key.apiKeyId;
       rowCount = async () => countKeyLogs(db, keyId);
-      const apps = await Promise.all([
+      // Settled, not all: when one app fails to start, the ones that did must still be stopped
+      // (`finally` stops what is in procs), or they outlive the run and load the next ones.
+      const started = await Promise.allSettled([
         pipeline.spawn('sink', { name: 'sink' }),
         pipeline.spawn('processor', { name: 'processor', profile: true }),
         pipeline.spawn('ingest-api', { name: 'ingest-api', profile: true }),
       ]);
-      procs.push(...apps);
+      for (const outcome of started) if (outcome.status === 'fulfilled') procs.push(outcome.value);
+      const failed = started.find((outcome) => outcome.status === 'rejected');
+      if (failed) throw failed.reason;
+      const apps = started.map((outcome) => (outcome as PromiseFulfilledResult<Proc>).value);
       [, processor, ingest] = apps;
       for (const app of apps) groups.push({ name: app.name, pid: app.pid });
       const analyze = `http://127.0.0.1:${pipeline.port}/v1/analyze`;
