@@ -273,11 +273,11 @@ export async function runOverhead(mode: 'overhead' | 'peers'): Promise<void> {
     if (!targets.some((target) => target.name === 'direct'))
       throw new Error(`the direct baseline failed: ${failures.direct}`);
 
-    for (const target of targets) {
-      if (CONFIG.target_warmup_s <= 0) break;
-      const rows = target.name.startsWith('pipeline') ? rowCount : undefined;
+    // The pipeline's targets are drained by their rows too (requests still on their way to Postgres).
+    const rowsOf = (target: Target) => (target.name.startsWith('pipeline') ? rowCount : undefined);
+    for (const target of CONFIG.target_warmup_s > 0 ? targets : []) {
       const warm = await runLoad(target, 32, CONFIG.target_warmup_s);
-      await drain(fake, rows);
+      await drain(fake, rowsOf(target));
       await fake.reset();
       log(
         `warmed ${target.name}: ${warm.requests_per_s} req/s at 32 clients for ${CONFIG.target_warmup_s} s`,
@@ -291,7 +291,7 @@ export async function runOverhead(mode: 'overhead' | 'peers'): Promise<void> {
       const byTarget = new Map(targets.map((target) => [target.name, [] as TargetResult['runs']]));
       for (let round = 1; round <= CONFIG.runs; round++) {
         for (const target of targets) {
-          const rows = target.name.startsWith('pipeline') ? rowCount : undefined;
+          const rows = rowsOf(target);
           await runLoad(target, concurrency, CONFIG.warmup_s);
           await drain(fake, rows);
           await fake.reset();

@@ -50,7 +50,8 @@ export async function warmBroker(stack: StackEnv): Promise<BrokerWarmup> {
   const logger = createLogger({ service: 'bench-warmup', level: 'fatal' });
   const kafka = createKafka({ brokers: stack.KAFKA_BROKERS, clientId: 'bench-warmup', logger });
   const prefix = benchPrefix('warmup');
-  const [topic] = await ensureTopics(
+  const topic = `${prefix}pump`;
+  await ensureTopics(
     kafka,
     [{ name: 'pump', partitions: PARTITIONS, retentionMs: 600_000, cleanupPolicy: 'delete' }],
     prefix,
@@ -62,13 +63,13 @@ export async function warmBroker(stack: StackEnv): Promise<BrokerWarmup> {
   const consumer = createGroupConsumer({
     kafka,
     groupId: `${prefix}pump`,
-    topics: [topic!],
+    topics: [topic],
     logger,
     onFatal: (error) => log(`warm-up consumer gave up: ${String(error)}`),
   });
   await runGroupConsumer(
     consumer,
-    [topic!],
+    [topic],
     { autoCommit: false, eachMessage: async () => void consumed++ },
     true,
   );
@@ -80,7 +81,7 @@ export async function warmBroker(stack: StackEnv): Promise<BrokerWarmup> {
   await Promise.all(
     Array.from({ length: IN_FLIGHT }, async (_, sender) => {
       for (let i = 0; performance.now() < until; i++) {
-        await batching.send(topic!, { key: `${sender}-${i}`, value });
+        await batching.send(topic, { key: `${sender}-${i}`, value });
         produced++;
       }
     }),
@@ -91,7 +92,7 @@ export async function warmBroker(stack: StackEnv): Promise<BrokerWarmup> {
   await producer.disconnect().catch(() => undefined);
   const admin = kafka.admin();
   await admin.connect();
-  await admin.deleteTopics({ topics: [topic!] }).catch(() => undefined);
+  await admin.deleteTopics({ topics: [topic] }).catch(() => undefined);
   await admin.disconnect();
   log(`broker warmed: ${produced} records produced, ${consumed} consumed in ${warmed.toFixed(1)} s`);
   return {
