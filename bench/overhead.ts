@@ -61,6 +61,12 @@ const CONFIG = {
   concurrencies: numbers(process.env.BENCH_CONCURRENCY, [1, 32, 64, 256]),
   runs: Number(process.env.BENCH_RUNS ?? 3),
   duration_s: Number(process.env.BENCH_DURATION_S ?? 10),
+  /**
+   * Load before each measured window, in the same autocannon run (see runLoad): a separate warm-up
+   * run ended every round with its clients idle, and the measured run then started all of them at
+   * the same instant — a lock-step wave whose first second set the window's p99 (stage traces of
+   * every request, stop 15).
+   */
   warmup_s: Number(process.env.BENCH_WARMUP_S ?? 3),
   /**
    * Before the first measured round, every target runs this long at 32 clients: the apps, the
@@ -292,13 +298,16 @@ export async function runOverhead(mode: 'overhead' | 'peers'): Promise<void> {
       for (let round = 1; round <= CONFIG.runs; round++) {
         for (const target of targets) {
           const rows = rowsOf(target);
-          await runLoad(target, concurrency, CONFIG.warmup_s);
-          await drain(fake, rows);
-          await fake.reset();
-          const since = new Date();
-          const meter = cpuMeter(groups);
-          const figures = await runLoad(target, concurrency, CONFIG.duration_s);
-          const cpu = meter.stop();
+          let since = new Date();
+          let meter: ReturnType<typeof cpuMeter> | undefined;
+          const figures = await runLoad(target, concurrency, CONFIG.duration_s, {
+            warmupS: CONFIG.warmup_s,
+            onMeasure: () => {
+              since = new Date();
+              meter = cpuMeter(groups);
+            },
+          });
+          const cpu = meter!.stop();
           await drain(fake, rows);
           await fake.reset();
           const breakdown =

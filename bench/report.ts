@@ -65,7 +65,7 @@ interface OverheadResult extends Common {
     summary: Figures & { errors: number; non_2xx: number; ok: number };
     cpu_cores: Record<string, number>;
     breakdown?: Record<string, number | null>;
-    runs: { p99_ms: number }[];
+    runs: { p99_ms: number; warmup?: { p99_ms: number } }[];
   }[];
   overhead: Record<string, Record<string, Figures>>;
   /** pipeline-miss minus skeleton-miss of the same round, per concurrency (absent in older results) */
@@ -331,7 +331,7 @@ function overheadSection(result: OverheadResult, title: string, floors?: Floors)
     context(title, result),
     '',
     `Fake provider latency ${config.provider_latency_ms} ms for every path. Each cell: median of ${config.runs} runs of ${config.duration_s} s ` +
-      `(after a ${config.warmup_s} s warm-up${config.target_warmup_s ? `; before the first round, every target ran ${config.target_warmup_s} s at 32 clients` : ''}), with <sub>min–max</sub>. Latencies in ms, throughput in requests/s (2xx only).`,
+      `(after a ${config.warmup_s} s warm-up in the same run: the clients go on from it into the measured window, and only requests sent in the window count${config.target_warmup_s ? `; before the first round, every target ran ${config.target_warmup_s} s at 32 clients` : ''}), with <sub>min–max</sub>. Latencies in ms, throughput in requests/s (2xx only).`,
     '',
   );
   for (const concurrency of config.concurrencies) {
@@ -352,6 +352,7 @@ function overheadSection(result: OverheadResult, title: string, floors?: Floors)
     out.push('');
     if (floors) out.push(...floorLines(result, concurrency, floors));
   }
+  out.push(...startBurstLines(result));
   const peers = Object.keys(result.ratio_ours_to_peer_p50);
   const missFloorValue = floors ? missFloor(floors).value : undefined;
   const skeletonColumn = config.concurrencies.some((c) => floors?.skeleton?.missOverhead(c));
@@ -829,6 +830,30 @@ const hitFigures = (s: Figures) =>
   `${n(s.requests_per_s.median, 0)} req/s, p50 ${n(s.p50_ms.median)}, p99 ${n(s.p99_ms.median)}`;
 
 /** Under a concurrency table: what our p50s are bounded by (bench:floor) and how far above it they are. */
+/**
+ * The warm-ups' own p99: every client starts at the same instant, so this is what a burst of
+ * simultaneous callers meets (absent in results measured before the warm-up ran into the window).
+ */
+function startBurstLines(result: OverheadResult): string[] {
+  const withBurst = result.results.filter((r) => r.runs.every((run) => run.warmup));
+  if (withBurst.length === 0) return [];
+  const targets = [...new Set(withBurst.map((r) => r.target))];
+  const lines = [
+    `**The start of each round** (its ${result.config.warmup_s} s warm-up, every client sending its first request at the same instant: what a burst of simultaneous callers meets; p99 in ms, median of the rounds with <sub>min–max</sub>; not part of the figures above)`,
+    '',
+    `| concurrency | ${targets.map((t) => LABELS[t] ?? t).join(' | ')} |`,
+    `|---|${targets.map(() => '---|').join('')}`,
+  ];
+  for (const concurrency of result.config.concurrencies) {
+    const cells = targets.map((target) => {
+      const row = withBurst.find((r) => r.target === target && r.concurrency === concurrency);
+      return row ? cell(spread(row.runs.map((run) => run.warmup!.p99_ms))) : '—';
+    });
+    lines.push(`| ${concurrency} | ${cells.join(' | ')} |`);
+  }
+  return [...lines, ''];
+}
+
 function floorLines(result: OverheadResult, concurrency: number, floors: Floors): string[] {
   const row = (target: string) =>
     result.results.find((r) => r.target === target && r.concurrency === concurrency);

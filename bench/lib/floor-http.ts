@@ -3,7 +3,7 @@
 import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { log, REPO_ROOT, sleep } from './env.js';
+import { log, REPO_ROOT } from './env.js';
 import { runLoad, type LoadFigures } from './load.js';
 import { cpuMeter, type CpuShare } from './procs.js';
 
@@ -98,14 +98,16 @@ export async function measureHttpFloor(options: {
     };
     const runs: Record<string, HttpFloorRun> = {};
     for (const connections of options.connections) {
-      await runLoad(target, connections, options.warmupS);
-      await sleep(200);
-      const meter = cpuMeter([
-        { name: 'fastify', pid: server.pid },
-        { name: 'load-generator', pid: process.pid },
-      ]);
-      const figures = await runLoad(target, connections, options.durationS);
-      const cpu = meter.stop();
+      let meter: ReturnType<typeof cpuMeter> | undefined;
+      const figures = await runLoad(target, connections, options.durationS, {
+        warmupS: options.warmupS,
+        onMeasure: () =>
+          (meter = cpuMeter([
+            { name: 'fastify', pid: server.pid },
+            { name: 'load-generator', pid: process.pid },
+          ])),
+      });
+      const cpu = meter!.stop();
       runs[String(connections)] = { ...figures, cpu };
       log(
         `bare Fastify c=${connections}: ${figures.requests_per_s} req/s p50 ${figures.p50_ms} p99 ${figures.p99_ms} ms; fastify ${cpu.cores.fastify} cores, load generator ${cpu.cores['load-generator']}, other ${cpu.other_cores}`,

@@ -330,11 +330,12 @@ export async function measureSkeleton(
       for (let round = 1; round <= options.runs; round++) {
         for (const name of names) {
           const target = targets[name];
-          await runLoad(target, concurrency, options.warmupS);
-          await drain(fake);
-          const meter = cpuMeter(groups);
-          const figures = await runLoad(target, concurrency, options.durationS);
-          const cpu = meter.stop();
+          let meter: ReturnType<typeof cpuMeter> | undefined;
+          const figures = await runLoad(target, concurrency, options.durationS, {
+            warmupS: options.warmupS,
+            onMeasure: () => (meter = cpuMeter(groups)),
+          });
+          const cpu = meter!.stop();
           await drain(fake);
           await fake.reset(); // the fake provider keeps every call it answered
           byTarget.get(name)!.push({ ...figures, cpu });

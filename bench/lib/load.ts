@@ -36,7 +36,6 @@ interface AutocannonResult {
   non2xx: number;
   errors: number;
   timeouts: number;
-  statusCodeStats?: Record<string, { count: number }>;
 }
 interface AutocannonInstance {
   on(
@@ -93,32 +92,74 @@ export interface LoadFigures {
   errors: number;
   timeouts: number;
   duration_s: number;
-  /** autocannon's own histogram (whole milliseconds), as a cross-check */
+  /** autocannon's own histogram (whole milliseconds, the whole run with its warm-up), as a cross-check */
   autocannon_ms: { p50: number; p90: number; p99: number; max: number };
+  /**
+   * The warm-up before the window, every client starting at once: what a burst of simultaneous
+   * callers meets (answers to requests sent before the window opened).
+   */
+  warmup?: { seconds: number; ok: number; p50_ms: number; p99_ms: number; max_ms: number };
   status_codes?: Record<string, number>;
 }
 
 let sequence = 0;
 
+export interface LoadOptions {
+  /**
+   * Seconds of load before the measured window, in the same run: the clients keep going from the
+   * warm-up into the window, so the window sees the target in its steady state. (A warm-up run
+   * followed by a fresh one starts every client at the same instant, and with a fixed provider
+   * latency the clients then move in lock-step waves for a second or more: that wave, not the
+   * steady state, set the p99 of a 10 s window.) Answers to requests sent before the window opened
+   * are left out of the window's figures, and described in `warmup`.
+   */
+  warmupS?: number;
+  /** Called when the measured window opens (start CPU meters here). */
+  onMeasure?: () => void;
+}
+
 /**
  * One closed-loop run of autocannon: `connections` clients, each sending its next request when the
- * previous answer arrives, for `durationS`. Latencies of 2xx answers also go into an HDR histogram
- * with microsecond resolution (autocannon's own records whole milliseconds).
+ * previous answer arrives, for `warmupS` + `durationS`. Latencies of 2xx answers to requests sent
+ * in the measured window go into an HDR histogram with microsecond resolution (autocannon's own
+ * records whole milliseconds, over the whole run).
  */
-export async function runLoad(target: Target, connections: number, durationS: number): Promise<LoadFigures> {
+export async function runLoad(
+  target: Target,
+  connections: number,
+  durationS: number,
+  options: LoadOptions = {},
+): Promise<LoadFigures> {
   const { autocannon, hdr } = loadTools();
   const url = new URL(target.url);
-  const histogram = hdr.build({
-    lowestDiscernibleValue: 1,
-    highestTrackableValue: 300_000_000,
-    numberOfSignificantValueDigits: 3,
-  });
+  const build = () =>
+    hdr.build({
+      lowestDiscernibleValue: 1,
+      highestTrackableValue: 300_000_000,
+      numberOfSignificantValueDigits: 3,
+    });
+  const histogram = build();
+  const warmupHistogram = build();
+  const warmupMs = (options.warmupS ?? 0) * 1000;
+  // performance.now() when the window opened; until then every answer belongs to the warm-up.
+  let opened = warmupMs > 0 ? Infinity : performance.now();
+  let okInWindow = 0;
+  let non2xxInWindow = 0;
+  const statusCodes: Record<string, number> = {};
+  const timer =
+    warmupMs > 0
+      ? setTimeout(() => {
+          opened = performance.now();
+          options.onMeasure?.();
+        }, warmupMs)
+      : undefined;
+  if (warmupMs === 0) options.onMeasure?.();
   const result = await new Promise<AutocannonResult>((resolve, reject) => {
     const instance = autocannon(
       {
         url: url.origin,
         connections,
-        duration: durationS,
+        duration: (options.warmupS ?? 0) + durationS,
         timeout: 60,
         requests: [
           {
@@ -132,37 +173,54 @@ export async function runLoad(target: Target, connections: number, durationS: nu
       (error, value) => (error ? reject(error) : resolve(value)),
     );
     instance.on('response', (_client, statusCode, _bytes, responseTimeMs) => {
-      if (statusCode >= 200 && statusCode < 300)
+      const now = performance.now();
+      const ok = statusCode >= 200 && statusCode < 300;
+      if (now < opened) {
+        if (ok) warmupHistogram.recordValue(Math.max(1, Math.round(responseTimeMs * 1000)));
+        return;
+      }
+      // Throughput counts every answer the window saw; latency only requests sent in it.
+      if (ok) okInWindow += 1;
+      else {
+        non2xxInWindow += 1;
+        statusCodes[statusCode] = (statusCodes[statusCode] ?? 0) + 1;
+      }
+      if (ok && now - responseTimeMs >= opened)
         histogram.recordValue(Math.max(1, Math.round(responseTimeMs * 1000)));
     });
-  });
+  }).finally(() => clearTimeout(timer));
+  const windowS = (performance.now() - (Number.isFinite(opened) ? opened : performance.now())) / 1000;
   const ms = (us: number) => Math.round(us / 10) / 100;
-  const ok = result['2xx'];
   return {
-    requests_per_s: Math.round((ok / result.duration) * 10) / 10,
+    requests_per_s: windowS > 0 ? Math.round((okInWindow / windowS) * 10) / 10 : 0,
     p50_ms: ms(histogram.getValueAtPercentile(50)),
     p90_ms: ms(histogram.getValueAtPercentile(90)),
     p99_ms: ms(histogram.getValueAtPercentile(99)),
     max_ms: ms(histogram.maxValue),
     mean_ms: ms(histogram.mean),
-    ok,
-    non_2xx: result.non2xx,
+    ok: okInWindow,
+    non_2xx: non2xxInWindow,
     errors: result.errors,
     timeouts: result.timeouts,
-    duration_s: result.duration,
+    duration_s: Math.round(windowS * 100) / 100,
     autocannon_ms: {
       p50: result.latency.p50,
       p90: result.latency.p90,
       p99: result.latency.p99,
       max: result.latency.max,
     },
-    ...(result.non2xx > 0 && result.statusCodeStats
+    ...(warmupMs > 0
       ? {
-          status_codes: Object.fromEntries(
-            Object.entries(result.statusCodeStats).map(([code, stat]) => [code, stat.count]),
-          ),
+          warmup: {
+            seconds: options.warmupS!,
+            ok: warmupHistogram.totalCount,
+            p50_ms: ms(warmupHistogram.getValueAtPercentile(50)),
+            p99_ms: ms(warmupHistogram.getValueAtPercentile(99)),
+            max_ms: ms(warmupHistogram.maxValue),
+          },
         }
       : {}),
+    ...(non2xxInWindow > 0 ? { status_codes: statusCodes } : {}),
   };
 }
 
