@@ -43,6 +43,7 @@ await bootService(
     const batching = new BatchingProducer(producer);
     const replyPartitions = await topicPartitionCount(kafka, topics.replies);
     const metrics = new ProcessorMetrics(registry, { router, prices });
+    const languages = await loadLanguageDetector();
     const processor = new RequestProcessor({
       engine: new StructuredOutputEngine({ router, prices, maxAttemptsPerProvider: config.LLM_MAX_ATTEMPTS }),
       schemas: new SchemaCompiler(),
@@ -53,7 +54,7 @@ await bootService(
       replyPartitions,
       logger,
       metrics,
-      languages: await loadLanguageDetector(),
+      languages,
     });
     const consumer = new ConcurrentRunner({
       kafka,
@@ -81,6 +82,7 @@ await bootService(
       async stop() {
         await consumer.stop(config.SHUTDOWN_GRACE_MS);
         await router.close(); // the providers' connection pools
+        await languages.close();
       },
     };
   },

@@ -259,11 +259,9 @@ export class RequestProcessor {
       () => deadlineSignal.abort(new DOMException('deadline passed', 'TimeoutError')),
       Math.max(deadline - Date.now(), 1),
     );
-    // The prompt's language does not depend on the answer: detected while the provider works
-    // (once the call is on its way), not on the answer's path back to the caller.
-    const language = options.language_detection
-      ? whileWaiting(() => this.deps.languages.detect(request.prompt), 'und')
-      : undefined;
+    // The prompt's language does not depend on the answer: detected in the detector's thread while
+    // the provider works, not on the answer's path back to the caller.
+    const language = options.language_detection ? this.deps.languages.detect(request.prompt) : undefined;
     const answer = await this.deps.engine
       .run({
         prompt,
@@ -315,22 +313,6 @@ export class RequestProcessor {
     if (reply) sends.push(this.deps.producer.send(reply.topic, { ...record, partition: reply.partition }));
     await Promise.all(sends);
   }
-}
-
-/**
- * `work` run after the current I/O (the provider request written), its result when awaited; it
- * never rejects (`fallback` instead), as nothing awaits it when the call fails.
- */
-function whileWaiting<T>(work: () => T, fallback: T): Promise<T> {
-  return new Promise((resolve) =>
-    setImmediate(() => {
-      try {
-        resolve(work());
-      } catch {
-        resolve(fallback);
-      }
-    }),
-  );
 }
 
 function languageOf(data: unknown): string {

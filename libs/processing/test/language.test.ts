@@ -1,21 +1,54 @@
-import { describe, expect, it } from 'vitest';
-import { loadLanguageDetector } from '../src/language.js';
+import { afterAll, describe, expect, it } from 'vitest';
+import { LanguageDetector, loadLanguageDetector } from '../src/language.js';
 
 const languages = await loadLanguageDetector();
-const detectLanguage = (text: string) => languages.detect(text);
+afterAll(() => languages.close());
+
+const SAMPLES: [string, string][] = [
+  ['en', 'Extract the key details from this invoice and tell me the total amount due.'],
+  ['fr', 'Extrayez les informations importantes de cette facture et donnez-moi le montant total.'],
+  ['es', 'Extrae los detalles clave de esta factura y dime el importe total a pagar.'],
+  ['de', 'Extrahiere die wichtigsten Angaben aus dieser Rechnung und nenne mir den Gesamtbetrag.'],
+];
 
 describe('language detection', () => {
-  it.each([
-    ['en', 'Extract the key details from this invoice and tell me the total amount due.'],
-    ['fr', 'Extrayez les informations importantes de cette facture et donnez-moi le montant total.'],
-    ['es', 'Extrae los detalles clave de esta factura y dime el importe total a pagar.'],
-    ['de', 'Extrahiere die wichtigsten Angaben aus dieser Rechnung und nenne mir den Gesamtbetrag.'],
-  ])('detects %s', (language, text) => {
-    expect(detectLanguage(text)).toBe(language);
+  it.each(SAMPLES)('detects %s', async (language, text) => {
+    expect(await languages.detect(text)).toBe(language);
   });
 
-  it('answers und when there is nothing to judge', () => {
-    expect(detectLanguage('12345 !!!')).toBe('und');
-    expect(detectLanguage('')).toBe('und');
+  it('answers und when there is nothing to judge', async () => {
+    expect(await languages.detect('12345 !!!')).toBe('und');
+    expect(await languages.detect('')).toBe('und');
+  });
+
+  it('answers each of many detections in flight at once with its own text', async () => {
+    const texts = Array.from({ length: 40 }, (_, i) => SAMPLES[i % SAMPLES.length]!);
+    const detected = await Promise.all(texts.map(([, text]) => languages.detect(text)));
+    expect(detected).toEqual(texts.map(([language]) => language));
+  });
+
+  it('answers und, without waiting, once closed', async () => {
+    const detector = await loadLanguageDetector();
+    const inFlight = detector.detect(SAMPLES[1]![1]);
+    await detector.close();
+    expect(await inFlight).toMatch(/^(fr|und)$/);
+    const started = performance.now();
+    expect(await detector.detect(SAMPLES[1]![1])).toBe('und');
+    expect(performance.now() - started).toBeLessThan(50);
+  });
+
+  it('answers und when the worker dies, and starts a new one after the pause', async () => {
+    const detector = new LanguageDetector({ restartAfterMs: 100 });
+    await detector.start();
+    // The worker is killed from outside (as an out-of-memory kill of the thread would end it).
+    const worker = (detector as unknown as { worker: { terminate(): Promise<number> } }).worker;
+    const inFlight = detector.detect(SAMPLES[2]![1]);
+    await worker.terminate();
+    // In flight when the worker died: answered (by the worker if it got there first), never left hanging.
+    expect(await inFlight).toMatch(/^(es|und)$/);
+    expect(await detector.detect(SAMPLES[2]![1])).toBe('und'); // within the pause
+    await new Promise((resolve) => setTimeout(resolve, 120));
+    expect(await detector.detect(SAMPLES[2]![1])).toBe('es'); // a new worker
+    await detector.close();
   });
 });

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { Registry } from 'prom-client';
 import {
   DLQ_HEADERS,
@@ -93,6 +93,7 @@ function memoryCache() {
 
 // Loaded once for the file, as the processor loads it once at start.
 const languages = await loadLanguageDetector();
+afterAll(() => languages.close());
 
 function setup(
   answer: (call: number) => string = () => '{"total": 42}',
