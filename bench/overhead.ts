@@ -78,6 +78,11 @@ const CONFIG = {
   peers: process.env.BENCH_PEERS !== '0',
   /** the skeleton pipeline's misses in the same rounds (bench/lib/floor-skeleton.ts): the design's floor */
   skeleton: process.env.BENCH_OVERHEAD_SKELETON !== '0',
+  /**
+   * The skeleton's results stored by our sink, a row each (as ours are): the design's floor as it
+   * must run. Without it the skeleton skips the row, which no request of ours may.
+   */
+  skeleton_sink: process.env.BENCH_OVERHEAD_SKELETON_SINK !== '0',
   /** targets left out (comma-separated, e.g. `pipeline-hit,skeleton-miss`): for quick A/B runs of one path */
   skip: (process.env.BENCH_OVERHEAD_SKIP ?? '').split(',').filter(Boolean),
   load_generator:
@@ -232,7 +237,7 @@ export async function runOverhead(mode: 'overhead' | 'peers'): Promise<void> {
         // client the floor moves from run to run (idle wake-ups on this VM), so only a paired
         // figure says how far ours is from it.
         try {
-          skeleton = await startSkeleton(stack, fake, { hitValueBytes: 1_024 });
+          skeleton = await startSkeleton(stack, fake, { hitValueBytes: 1_024, sink: CONFIG.skeleton_sink });
           targets.push(skeleton.targets['skeleton-miss']);
           groups.push(...skeleton.groups);
         } catch (error) {
@@ -280,7 +285,12 @@ export async function runOverhead(mode: 'overhead' | 'peers'): Promise<void> {
       throw new Error(`the direct baseline failed: ${failures.direct}`);
 
     // The pipeline's targets are drained by their rows too (requests still on their way to Postgres).
-    const rowsOf = (target: Target) => (target.name.startsWith('pipeline') ? rowCount : undefined);
+    const rowsOf = (target: Target) =>
+      target.name.startsWith('pipeline')
+        ? rowCount
+        : target.name === 'skeleton-miss' && CONFIG.skeleton_sink
+          ? skeleton?.rows
+          : undefined;
     for (const target of CONFIG.target_warmup_s > 0 ? targets : []) {
       const warm = await runLoad(target, 32, CONFIG.target_warmup_s);
       await drain(fake, rowsOf(target));

@@ -57,6 +57,8 @@ interface OverheadResult extends Common {
     duration_s: number;
     warmup_s: number;
     target_warmup_s?: number;
+    /** the skeleton's rounds ran with our sink storing every row (absent in older results) */
+    skeleton_sink?: boolean;
   };
   failures: Record<string, string>;
   results: {
@@ -325,6 +327,7 @@ const COLORS: Record<string, string> = {
 };
 
 function overheadSection(result: OverheadResult, title: string, floors?: Floors): string[] {
+  const withSink = result.config.skeleton_sink === true;
   const out: string[] = [];
   const { config } = result;
   out.push(
@@ -345,7 +348,7 @@ function overheadSection(result: OverheadResult, title: string, floors?: Floors)
       const overhead = result.overhead[row.target]?.[String(concurrency)];
       const s = row.summary;
       out.push(
-        `| ${LABELS[row.target] ?? row.target} | ${cell(s.requests_per_s)} | ${cell(s.p50_ms)} | ${cell(s.p90_ms)} | ${cell(s.p99_ms)} | ${cell(s.max_ms)} | ` +
+        `| ${(withSink && row.target === 'skeleton-miss' ? SKELETON_WITH_SINK : LABELS[row.target]) ?? row.target} | ${cell(s.requests_per_s)} | ${cell(s.p50_ms)} | ${cell(s.p90_ms)} | ${cell(s.p99_ms)} | ${cell(s.max_ms)} | ` +
           `${row.target === 'direct' ? '—' : signedCell(overhead?.p50_ms)} | ${row.target === 'direct' ? '—' : signedCell(overhead?.p99_ms)} | ${s.errors + s.non_2xx} | ${cores(row.cpu_cores, ['machine'])} |`,
       );
     }
@@ -370,8 +373,8 @@ function overheadSection(result: OverheadResult, title: string, floors?: Floors)
       "**Overhead side by side** (path minus direct, same round; p50 / p99 in ms; ratio = our p50 overhead ÷ the peer's; the p99 ratio is taken in each round, ours and the peer's p99 overhead of that round, median with <sub>min–max</sub>)" +
         (floors ? `; floor = ${missFloor(floors).text} (\`bench:floor\`, p50)` : ''),
       '',
-      `| concurrency | ours (miss) | ${floors ? 'floor of our miss overhead (p50) | ' : ''}${pairedColumn ? 'skeleton (miss), same rounds | ours over the skeleton, same round | ' : ''}${skeletonColumn ? 'skeleton pipeline (miss), bench:floor | ' : ''}${sinkColumn ? 'skeleton + sink (miss) | ' : ''}${peers.map((p) => LABELS[p]).join(' | ')} | ${peers.map((p) => `ours ÷ ${p}`).join(' | ')} | ${peers.map((p) => `ours ÷ ${p}, p99 per round`).join(' | ')} |`,
-      `|---|---|${floors ? '---|' : ''}${pairedColumn ? '---|---|' : ''}${skeletonColumn ? '---|' : ''}${sinkColumn ? '---|' : ''}${peers.map(() => '---|').join('')}${peers.map(() => '---|').join('')}${peers.map(() => '---|').join('')}`,
+      `| concurrency | ours (miss) | ${floors ? 'floor of our miss overhead (p50) | ' : ''}${pairedColumn ? `skeleton${withSink ? ' + sink' : ''} (miss), same rounds | ours over it, same round | ` : ''}${skeletonColumn ? 'skeleton pipeline (miss), bench:floor | ' : ''}${sinkColumn ? 'skeleton + sink (miss) | ' : ''}${peers.map((p) => LABELS[p]).join(' | ')} | ${peers.map((p) => `ours ÷ ${p}`).join(' | ')} | ${peers.map((p) => `ours ÷ ${p}, p99 per round`).join(' | ')} |${pairedColumn ? peers.map((p) => ` skeleton ÷ ${p}, p99 per round |`).join('') : ''}`,
+      `|---|---|${pairedColumn ? peers.map(() => '---|').join('') : ''}${floors ? '---|' : ''}${pairedColumn ? '---|---|' : ''}${skeletonColumn ? '---|' : ''}${sinkColumn ? '---|' : ''}${peers.map(() => '---|').join('')}${peers.map(() => '---|').join('')}${peers.map(() => '---|').join('')}`,
     );
     const overSkeleton = (concurrency: number) => {
       const o = result.pipeline_miss_over_skeleton?.[String(concurrency)];
@@ -380,10 +383,10 @@ function overheadSection(result: OverheadResult, title: string, floors?: Floors)
         : '—';
     };
     // The 32-client target compares p99s within a round: the machine's load moves both alike.
-    const p99Ratio = (peer: string, concurrency: number) => {
+    const p99Ratio = (peer: string, concurrency: number, mine = 'pipeline-miss') => {
       const runsOf = (target: string) =>
         result.results.find((r) => r.target === target && r.concurrency === concurrency)?.runs;
-      const [ours, theirs, direct] = [runsOf('pipeline-miss'), runsOf(peer), runsOf('direct')];
+      const [ours, theirs, direct] = [runsOf(mine), runsOf(peer), runsOf('direct')];
       if (!ours || !theirs || !direct) return '—';
       const ratios = ours.flatMap((run, i) => {
         const their = theirs[i]!.p99_ms - direct[i]!.p99_ms;
@@ -399,7 +402,7 @@ function overheadSection(result: OverheadResult, title: string, floors?: Floors)
         return o ? `${signed(o.p50_ms.median)} / ${signed(o.p99_ms.median)}` : '—';
       };
       out.push(
-        `| ${concurrency} | ${pair('pipeline-miss')} | ${floors ? `${missFloorValue === undefined ? '—' : `+${fl(missFloorValue)}`} | ` : ''}${pairedColumn ? `${pair('skeleton-miss')} | ${overSkeleton(concurrency)} | ` : ''}${skeletonColumn ? `${skeletonPair(concurrency)} | ` : ''}${sinkColumn ? `${skeletonPair(concurrency, true)} | ` : ''}${peers.map(pair).join(' | ')} | ${peers.map((p) => n(result.ratio_ours_to_peer_p50[p]?.[String(concurrency)], 2)).join(' | ')} | ${peers.map((p) => p99Ratio(p, concurrency)).join(' | ')} |`,
+        `| ${concurrency} | ${pair('pipeline-miss')} | ${floors ? `${missFloorValue === undefined ? '—' : `+${fl(missFloorValue)}`} | ` : ''}${pairedColumn ? `${pair('skeleton-miss')} | ${overSkeleton(concurrency)} | ` : ''}${skeletonColumn ? `${skeletonPair(concurrency)} | ` : ''}${sinkColumn ? `${skeletonPair(concurrency, true)} | ` : ''}${peers.map(pair).join(' | ')} | ${peers.map((p) => n(result.ratio_ours_to_peer_p50[p]?.[String(concurrency)], 2)).join(' | ')} | ${peers.map((p) => p99Ratio(p, concurrency)).join(' | ')} |${pairedColumn ? peers.map((p) => ` ${p99Ratio(p, concurrency, 'skeleton-miss')} |`).join('') : ''}`,
       );
     }
     out.push('');
@@ -834,6 +837,8 @@ const hitFigures = (s: Figures) =>
  * The warm-ups' own p99: every client starts at the same instant, so this is what a burst of
  * simultaneous callers meets (absent in results measured before the warm-up ran into the window).
  */
+const SKELETON_WITH_SINK = 'skeleton pipeline + our sink, cache miss (same rounds)';
+
 function startBurstLines(result: OverheadResult): string[] {
   const withBurst = result.results.filter((r) => r.runs.every((run) => run.warmup));
   if (withBurst.length === 0) return [];

@@ -14,7 +14,7 @@ import { createRedis } from '@sps/cache';
 import { createKafka, ensureTopics } from '@sps/kafka';
 import { createLogger } from '@sps/observability';
 import { benchPrefix, log, sleep, type StackEnv } from './env.js';
-import { startFloorProcess, type FloorProcess } from './floor-http.js';
+import { startFloorProcess } from './floor-http.js';
 import { chatBody } from './floor-openai.js';
 import {
   FIGURES,
@@ -147,6 +147,8 @@ export interface Skeleton {
   /** bytes of the cached answer a hit reads */
   hitValueBytes: number;
   db: Database;
+  /** rows the skeleton's sink stored (0 without `sink`) */
+  rows(): Promise<number>;
   close(): Promise<void>;
 }
 
@@ -158,7 +160,14 @@ export interface Skeleton {
 export async function startSkeleton(
   stack: StackEnv,
   fake: FakeProvider,
-  options: { hitValueBytes: number },
+  options: {
+    hitValueBytes: number;
+    /**
+     * Our sink (apps/sink) storing every result's row, for the skeleton's whole life: the design's
+     * floor as the design requires it (a row for every request), measured in bench:overhead's rounds.
+     */
+    sink?: boolean;
+  },
 ): Promise<Skeleton> {
   const prefix = benchPrefix('floor-skeleton');
   const logger = createLogger({ service: 'bench-floor', level: 'error' });
@@ -185,7 +194,7 @@ export async function startSkeleton(
   // the edge's ReplyListener instance id (its consumer group is sps-ingest-replies-<id>)
   const instanceId = randomUUID();
   const redis = createRedis(stack.REDIS_URL);
-  const procs: FloorProcess[] = [];
+  const procs: { stop(): Promise<void> }[] = [];
   const close = async () => {
     for (const proc of procs.reverse())
       await proc.stop().catch((error: unknown) => log(`stopping skeleton process: ${String(error)}`));
@@ -244,6 +253,25 @@ export async function startSkeleton(
       timeoutMs: 90_000,
     });
     procs.push(edge);
+    const groups: PidGroup[] = [
+      { name: 'edge', pid: edge.pid },
+      { name: 'worker', pid: worker.pid },
+    ];
+    if (options.sink) {
+      const sink = await spawnApp(
+        'sink',
+        {
+          KAFKA_BROKERS: stack.KAFKA_BROKERS,
+          DATABASE_URL: stack.DATABASE_URL,
+          KAFKA_TOPIC_PREFIX: prefix,
+          SINK_GROUP_ID: `${prefix}sink`,
+          MIGRATE_ON_START: 'false',
+        },
+        { name: 'skeleton-sink' },
+      );
+      procs.push(sink);
+      groups.push({ name: 'skeleton-sink', pid: sink.pid });
+    }
     const run = prefix.slice(0, -1);
     const targets: Skeleton['targets'] = {
       direct: {
@@ -294,13 +322,15 @@ export async function startSkeleton(
       prefix,
       tenant,
       targets,
-      groups: [
-        { name: 'edge', pid: edge.pid },
-        { name: 'worker', pid: worker.pid },
-      ],
+      groups,
       missResultBytes,
       hitValueBytes: Buffer.byteLength(hotValue),
       db,
+      rows: async () => {
+        const { rows } = await sql<{ count: string }>`
+          select count(*) as count from request_logs where tenant_id = ${tenant}`.execute(db);
+        return Number(rows[0]?.count ?? 0);
+      },
       close,
     };
   } catch (error) {
