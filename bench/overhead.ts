@@ -17,6 +17,7 @@ import {
 import {
   FIGURES,
   runLoad,
+  runMetered,
   spread,
   summarise,
   type Figure,
@@ -38,7 +39,6 @@ import {
   type BenchPipeline,
 } from './lib/pipeline.js';
 import {
-  cpuMeter,
   profileDuring,
   spawnFakeProvider,
   spawnLiteLLM,
@@ -308,16 +308,10 @@ export async function runOverhead(mode: 'overhead' | 'peers'): Promise<void> {
       for (let round = 1; round <= CONFIG.runs; round++) {
         for (const target of targets) {
           const rows = rowsOf(target);
-          let since = new Date();
-          let meter: ReturnType<typeof cpuMeter> | undefined;
-          const figures = await runLoad(target, concurrency, CONFIG.duration_s, {
+          const { figures, cpu, since } = await runMetered(target, concurrency, CONFIG.duration_s, {
             warmupS: CONFIG.warmup_s,
-            onMeasure: () => {
-              since = new Date();
-              meter = cpuMeter(groups);
-            },
+            groups,
           });
-          const cpu = meter!.stop();
           await drain(fake, rows);
           await fake.reset();
           const breakdown =

@@ -4,8 +4,8 @@ import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { log, REPO_ROOT } from './env.js';
-import { runLoad, type LoadFigures } from './load.js';
-import { cpuMeter, type CpuShare } from './procs.js';
+import { runMetered, type LoadFigures } from './load.js';
+import type { CpuShare } from './procs.js';
 
 export interface HttpFloorRun extends LoadFigures {
   cpu: CpuShare;
@@ -98,16 +98,13 @@ export async function measureHttpFloor(options: {
     };
     const runs: Record<string, HttpFloorRun> = {};
     for (const connections of options.connections) {
-      let meter: ReturnType<typeof cpuMeter> | undefined;
-      const figures = await runLoad(target, connections, options.durationS, {
+      const { figures, cpu } = await runMetered(target, connections, options.durationS, {
         warmupS: options.warmupS,
-        onMeasure: () =>
-          (meter = cpuMeter([
-            { name: 'fastify', pid: server.pid },
-            { name: 'load-generator', pid: process.pid },
-          ])),
+        groups: [
+          { name: 'fastify', pid: server.pid },
+          { name: 'load-generator', pid: process.pid },
+        ],
       });
-      const cpu = meter!.stop();
       runs[String(connections)] = { ...figures, cpu };
       log(
         `bare Fastify c=${connections}: ${figures.requests_per_s} req/s p50 ${figures.p50_ms} p99 ${figures.p99_ms} ms; fastify ${cpu.cores.fastify} cores, load generator ${cpu.cores['load-generator']}, other ${cpu.other_cores}`,

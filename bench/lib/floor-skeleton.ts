@@ -18,7 +18,7 @@ import { startFloorProcess } from './floor-http.js';
 import { chatBody } from './floor-openai.js';
 import {
   FIGURES,
-  runLoad,
+  runMetered,
   spread,
   summarise,
   type Figure,
@@ -31,7 +31,6 @@ import { sql } from 'kysely';
 import { createDatabase, type Database } from '@sps/db';
 import { invoicePrompt } from './pipeline.js';
 import {
-  cpuMeter,
   spawnApp,
   stackGroups,
   type CpuShare,
@@ -258,17 +257,7 @@ export async function startSkeleton(
       { name: 'worker', pid: worker.pid },
     ];
     if (options.sink) {
-      const sink = await spawnApp(
-        'sink',
-        {
-          KAFKA_BROKERS: stack.KAFKA_BROKERS,
-          DATABASE_URL: stack.DATABASE_URL,
-          KAFKA_TOPIC_PREFIX: prefix,
-          SINK_GROUP_ID: `${prefix}sink`,
-          MIGRATE_ON_START: 'false',
-        },
-        { name: 'skeleton-sink' },
-      );
+      const sink = await spawnSkeletonSink(stack, prefix, 'skeleton-sink');
       procs.push(sink);
       groups.push({ name: 'skeleton-sink', pid: sink.pid });
     }
@@ -339,6 +328,21 @@ export async function startSkeleton(
   }
 }
 
+/** Our sink (apps/sink) on the skeleton's topics, storing every result's row as it stores ours. */
+function spawnSkeletonSink(stack: StackEnv, prefix: string, name: string): Promise<Proc> {
+  return spawnApp(
+    'sink',
+    {
+      KAFKA_BROKERS: stack.KAFKA_BROKERS,
+      DATABASE_URL: stack.DATABASE_URL,
+      KAFKA_TOPIC_PREFIX: prefix,
+      SINK_GROUP_ID: `${prefix}sink`,
+      MIGRATE_ON_START: 'false',
+    },
+    { name },
+  );
+}
+
 export async function measureSkeleton(
   stack: StackEnv,
   fake: FakeProvider,
@@ -346,7 +350,7 @@ export async function measureSkeleton(
 ): Promise<SkeletonResult> {
   await fake.setLatency(options.providerLatencyMs);
   const skeleton = await startSkeleton(stack, fake, { hitValueBytes: options.hitValueBytes });
-  const { prefix, tenant, targets, db, missResultBytes, hitValueBytes } = skeleton;
+  const { prefix, targets, missResultBytes, hitValueBytes } = skeleton;
   try {
     const groups: PidGroup[] = [
       { name: 'load-generator', pid: process.pid },
@@ -360,12 +364,10 @@ export async function measureSkeleton(
       for (let round = 1; round <= options.runs; round++) {
         for (const name of names) {
           const target = targets[name];
-          let meter: ReturnType<typeof cpuMeter> | undefined;
-          const figures = await runLoad(target, concurrency, options.durationS, {
+          const { figures, cpu } = await runMetered(target, concurrency, options.durationS, {
             warmupS: options.warmupS,
-            onMeasure: () => (meter = cpuMeter(groups)),
+            groups,
           });
-          const cpu = meter!.stop();
           await drain(fake);
           await fake.reset(); // the fake provider keeps every call it answered
           byTarget.get(name)!.push({ ...figures, cpu });
@@ -421,19 +423,9 @@ export async function measureSkeleton(
     // results of the runs above. The plain hits come after it stopped.
     const sinkOverhead: NonNullable<SkeletonResult['sink_miss_overhead']> = {};
     if (options.sinkConcurrencies?.length || options.sinkHitConcurrencies?.length) {
-      const sink: Proc = await spawnApp('sink', {
-        KAFKA_BROKERS: stack.KAFKA_BROKERS,
-        DATABASE_URL: stack.DATABASE_URL,
-        KAFKA_TOPIC_PREFIX: prefix,
-        SINK_GROUP_ID: `${prefix}sink`,
-        MIGRATE_ON_START: 'false',
-      });
+      const sink = await spawnSkeletonSink(stack, prefix, 'sink');
       groups.push({ name: 'sink', pid: sink.pid });
-      const stored = async () => {
-        const { rows } = await sql<{ count: string }>`
-          select count(*) as count from request_logs where tenant_id = ${tenant}`.execute(db);
-        return Number(rows[0]?.count ?? 0);
-      };
+      const stored = skeleton.rows;
       try {
         // caught up once the count stood still for 2 s (the group join comes first)
         const expectRows = options.missConcurrencies.length > 0;

@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { TOOLS_DIR } from './env.js';
-import type { CpuShare } from './procs.js';
+import { cpuMeter, type CpuShare, type PidGroup } from './procs.js';
 
 // autocannon and its HDR histogram come from bench/.tools (bench/setup.sh), not the repo's dependencies.
 const toolsRequire = createRequire(join(TOOLS_DIR, 'package.json'));
@@ -222,6 +222,28 @@ export async function runLoad(
       : {}),
     ...(non2xxInWindow > 0 ? { status_codes: statusCodes } : {}),
   };
+}
+
+/**
+ * `runLoad` with the CPU of `groups` metered over the measured window only (from the moment the
+ * window opens to the end of the run); `since` is when the window opened.
+ */
+export async function runMetered(
+  target: Target,
+  connections: number,
+  durationS: number,
+  options: { warmupS: number; groups: PidGroup[] },
+): Promise<{ figures: LoadFigures; cpu: CpuShare; since: Date }> {
+  let since = new Date();
+  let meter: ReturnType<typeof cpuMeter> | undefined;
+  const figures = await runLoad(target, connections, durationS, {
+    warmupS: options.warmupS,
+    onMeasure: () => {
+      since = new Date();
+      meter = cpuMeter(options.groups);
+    },
+  });
+  return { figures, cpu: meter!.stop(), since };
 }
 
 export interface Spread {
