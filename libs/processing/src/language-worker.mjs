@@ -3,14 +3,17 @@
 import { parentPort } from 'node:worker_threads';
 import { eld } from 'eld/medium';
 
-parentPort.on('message', ({ id, text }) => {
-  let language = 'und';
+function detect(text) {
   try {
     const result = eld.detect(text);
-    if (result.language && result.isReliable()) language = result.language;
+    return result.language && result.isReliable() ? result.language : 'und';
   } catch {
-    // 'und': better unknown than a failed request
+    return 'und'; // better unknown than a failed request
   }
-  parentPort.postMessage({ id, language });
+}
+
+// One message per event-loop turn of the processor: every detection it asked for, answered together.
+parentPort.on('message', (batch) => {
+  parentPort.postMessage({ detected: batch.map(({ id, text }) => ({ id, language: detect(text) })) });
 });
 parentPort.postMessage({ ready: true });
