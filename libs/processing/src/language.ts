@@ -79,11 +79,8 @@ export class LanguageDetector {
   private flush(): void {
     const batch = this.outbox;
     this.outbox = [];
-    if (this.closed) return; // close() has answered them `und`
-    if (!this.worker) {
-      for (const { id } of batch) this.settle(id, 'und'); // it failed since they were asked
-      return;
-    }
+    // No worker: it failed or was closed since they were asked, and either way failAll answered them.
+    if (!this.worker) return;
     this.posted++;
     this.worker.postMessage(batch);
   }
