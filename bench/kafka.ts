@@ -1,6 +1,11 @@
 // npm run bench:kafka — Kafka-native throughput: a data pipeline produces N requests straight to the
 // requests topic (as e2e/kafka-pipeline.ts does); the time until every result row is in Postgres
-// (request_logs), with one and with two processor instances. Writes bench/results/kafka.json.
+// (request_logs), with one and with two processor instances. Each run of ours is followed by the
+// same run with the design's floor in the processors' place: as many skeleton workers
+// (bench/lib/floor-skeleton-worker.ts: libs/kafka's ConcurrentRunner, one Redis GET, one OpenAI SDK
+// call, the result produced; no validation, detection, coalescing, cache write, metrics or logs),
+// with our sink storing the rows. What the skeleton reaches, and the CPU a request costs its
+// workers, bound our figures on this machine. Writes bench/results/kafka.json.
 import { randomBytes } from 'node:crypto';
 import { produceRequests, promptRequests } from '../e2e/kafka-pipeline.js';
 import { summariseProfile, type ProfileSummary } from './lib/cpuprofile.js';
@@ -28,6 +33,7 @@ import {
 } from './lib/procs.js';
 import { sql } from 'kysely';
 import { warmBroker } from './lib/broker-warmup.js';
+import { startFloorProcess, type FloorProcess } from './lib/floor-http.js';
 
 const CONFIG = {
   requests: Number(process.env.BENCH_KAFKA_REQUESTS ?? 50_000),
@@ -36,13 +42,19 @@ const CONFIG = {
   provider_latency_ms: Number(process.env.BENCH_PROVIDER_LATENCY_MS ?? 50),
   timeout_s: Number(process.env.BENCH_KAFKA_TIMEOUT_S ?? 900),
   profile_requests: Number(process.env.BENCH_KAFKA_PROFILE_REQUESTS ?? 10_000),
+  /** after each run of ours, the same run with skeleton workers instead of processors (0: not run) */
+  skeleton: process.env.BENCH_KAFKA_SKELETON !== '0',
   request:
     'e2e/kafka-pipeline.ts promptRequests: unique prompt, schema {item, quantity}, options.timeout_ms 120000; produced in sends of 500 (acks=all)',
   app_settings:
     'defaults (PROCESSOR_MAX_IN_FLIGHT 256, LLM_MAX_CONCURRENCY 256, LOG_LEVEL info, 12 partitions per topic), one sink',
 };
 
+type Contender = 'ours' | 'skeleton';
+
 interface Run {
+  /** ours: apps/processor; skeleton: the design's floor in its place (bench/lib/floor-skeleton-worker.ts) */
+  contender: Contender;
   processors: number;
   run: number;
   produce_s: number;
@@ -56,6 +68,8 @@ interface Run {
   failed_rows: number;
   done: boolean;
   cpu: CpuShare;
+  /** CPU of the processors (or skeleton workers) per request, over the run */
+  worker_cpu_ms_per_request: number;
   timeline: [number, number][];
 }
 
@@ -71,21 +85,66 @@ const fake = await spawnFakeProvider(CONFIG.provider_latency_ms);
 const runs: Run[] = [];
 let profiles: Record<string, ProfileSummary> = {};
 
-async function oneRun(processors: number, requests: number, profile = false) {
+/** Skeleton workers on the pipeline's topics, in one consumer group, writing the run's tenant. */
+async function startSkeletonWorkers(
+  pipeline: Awaited<ReturnType<typeof createBenchPipeline>>,
+  tenant: string,
+  count: number,
+): Promise<FloorProcess[]> {
+  const env = {
+    KAFKA_BROKERS: stack.KAFKA_BROKERS,
+    REDIS_URL: stack.REDIS_URL,
+    SKELETON_REQUESTS_TOPIC: pipeline.topics.requests,
+    SKELETON_RESULTS_TOPIC: pipeline.topics.results,
+    SKELETON_DLQ_TOPIC: pipeline.topics.requestsDlq,
+    SKELETON_KEY_PREFIX: `${pipeline.prefix}skeleton:`,
+    SKELETON_TENANT: tenant,
+    SKELETON_GROUP_ID: `${pipeline.prefix}skeleton-worker`,
+    SKELETON_OPENAI_BASE_URL: fake.openaiBaseUrl,
+  };
+  const workers: FloorProcess[] = [];
+  try {
+    for (let i = 1; i <= count; i++)
+      workers.push(
+        await startFloorProcess('bench/lib/floor-skeleton-worker.ts', {
+          name: `skeleton worker ${i}`,
+          ready: /skeleton worker consuming/,
+          env,
+          timeoutMs: 90_000,
+        }),
+      );
+    await waitForGroup(pipeline.kafka, env.SKELETON_GROUP_ID, count);
+    return workers;
+  } catch (error) {
+    await Promise.all(workers.map((worker) => worker.stop()));
+    throw error;
+  }
+}
+
+async function oneRun(processors: number, requests: number, contender: Contender, profile = false) {
   const pipeline = await createBenchPipeline(stack, `kafka${processors}`, fake);
   const tenant = `bench-kafka-${randomBytes(4).toString('hex')}`;
   const procs: Proc[] = [];
+  let workers: { name: string; pid: number }[] = [];
+  let skeleton: FloorProcess[] = [];
   try {
     procs.push(await pipeline.spawn('sink', { name: 'sink', profile }));
-    for (let i = 1; i <= processors; i++)
-      procs.push(await pipeline.spawn('processor', { name: `processor-${i}`, profile }));
-    await waitForGroup(pipeline.kafka, pipeline.env.PROCESSOR_GROUP_ID!, processors);
+    if (contender === 'skeleton') {
+      skeleton = await startSkeletonWorkers(pipeline, tenant, processors);
+      workers = skeleton.map((worker, i) => ({ name: `skeleton-worker-${i + 1}`, pid: worker.pid }));
+    } else {
+      for (let i = 1; i <= processors; i++)
+        procs.push(await pipeline.spawn('processor', { name: `processor-${i}`, profile }));
+      await waitForGroup(pipeline.kafka, pipeline.env.PROCESSOR_GROUP_ID!, processors);
+      workers = procs.slice(1).map((proc) => ({ name: proc.name, pid: proc.pid }));
+    }
     const messages = promptRequests(tenant, requests, invoicePrompt);
     const meter = cpuMeter([
       { name: 'load-generator', pid: process.pid },
       { name: 'fake-provider', pid: fake.pid },
       ...stackGroups(stack),
-      ...procs.map((proc) => ({ name: proc.name, pid: proc.pid })),
+      { name: 'sink', pid: procs[0]!.pid },
+      ...workers,
     ]);
     const t0 = performance.now();
     const measure = async () => {
@@ -106,6 +165,7 @@ async function oneRun(processors: number, requests: number, profile = false) {
       pipeline.db,
     );
     const count = await countLogs(pipeline.db, tenant);
+    const workerCores = workers.reduce((sum, worker) => sum + (cpu.cores[worker.name] ?? 0), 0);
     return {
       produce_s: round(produced, 2),
       elapsed_s: round(rows.elapsed_s, 2),
@@ -115,10 +175,12 @@ async function oneRun(processors: number, requests: number, profile = false) {
       failed_rows: Number(failedRows[0]?.count ?? 0),
       done: rows.done,
       cpu,
+      worker_cpu_ms_per_request: round((workerCores * cpu.wall_s * 1000) / requests, 3),
       timeline: thin(rows.timeline),
       files: windowed.files,
     };
   } finally {
+    await Promise.all(skeleton.map((worker) => worker.stop()));
     await stopAll(procs);
     await fake.reset();
     await deleteTenantLogs(pipeline.db, tenant);
@@ -129,21 +191,23 @@ async function oneRun(processors: number, requests: number, profile = false) {
 try {
   for (let run = 1; run <= CONFIG.runs; run++) {
     for (const processors of CONFIG.processor_instances) {
-      log(`run ${run}: ${processors} processor(s)`);
-      const { files: _files, ...result } = await oneRun(processors, CONFIG.requests);
-      runs.push({ processors, run, ...result });
-      log(
-        `  ${result.rows}/${CONFIG.requests} rows in ${result.elapsed_s} s = ${result.throughput_per_s} req/s (steady ${result.steady_rows_per_s}/s); cpu ${Object.entries(
-          result.cpu.cores,
-        )
-          .map(([name, cores]) => `${name} ${cores}`)
-          .join(', ')}, other ${result.cpu.other_cores}`,
-      );
+      for (const contender of CONFIG.skeleton ? (['ours', 'skeleton'] as const) : (['ours'] as const)) {
+        log(`run ${run}: ${processors} ${contender === 'ours' ? 'processor(s)' : 'skeleton worker(s)'}`);
+        const { files: _files, ...result } = await oneRun(processors, CONFIG.requests, contender);
+        runs.push({ contender, processors, run, ...result });
+        log(
+          `  ${result.rows}/${CONFIG.requests} rows in ${result.elapsed_s} s = ${result.throughput_per_s} req/s (steady ${result.steady_rows_per_s}/s); ${result.worker_cpu_ms_per_request} ms worker CPU a request; cpu ${Object.entries(
+            result.cpu.cores,
+          )
+            .map(([name, cores]) => `${name} ${cores}`)
+            .join(', ')}, other ${result.cpu.other_cores}`,
+        );
+      }
     }
   }
   if (CONFIG.profile_requests > 0) {
     log(`profiling pass: 1 processor, ${CONFIG.profile_requests} requests`);
-    const { files, ...result } = await oneRun(1, CONFIG.profile_requests, true);
+    const { files, ...result } = await oneRun(1, CONFIG.profile_requests, 'ours', true);
     profiles = Object.fromEntries(
       Object.entries(files).map(([name, file]) => [name, summariseProfile(file)]),
     );
@@ -153,22 +217,26 @@ try {
   await stopAll([fake]);
 }
 
-const summary = Object.fromEntries(
-  CONFIG.processor_instances.map((processors) => {
-    const mine = runs.filter((run) => run.processors === processors);
-    return [
-      String(processors),
-      {
-        elapsed_s: spread(mine.map((run) => run.elapsed_s)),
-        throughput_per_s: spread(mine.map((run) => run.throughput_per_s)),
-        steady_rows_per_s: spread(mine.map((run) => run.steady_rows_per_s ?? 0)),
-        cpu_cores: mine[0]?.cpu.cores,
-        machine_busy_cores: mine[0]?.cpu.machine_busy_cores,
-        other_cores: mine[0]?.cpu.other_cores,
-      },
-    ];
-  }),
-);
+const summaryOf = (contender: Contender) =>
+  Object.fromEntries(
+    CONFIG.processor_instances.map((processors) => {
+      const mine = runs.filter((run) => run.processors === processors && run.contender === contender);
+      return [
+        String(processors),
+        {
+          elapsed_s: spread(mine.map((run) => run.elapsed_s)),
+          throughput_per_s: spread(mine.map((run) => run.throughput_per_s)),
+          steady_rows_per_s: spread(mine.map((run) => run.steady_rows_per_s ?? 0)),
+          worker_cpu_ms_per_request: spread(mine.map((run) => run.worker_cpu_ms_per_request)),
+          cpu_cores: mine[0]?.cpu.cores,
+          machine_busy_cores: mine[0]?.cpu.machine_busy_cores,
+          other_cores: mine[0]?.cpu.other_cores,
+        },
+      ];
+    }),
+  );
+const summary = summaryOf('ours');
+const skeletonSummary = CONFIG.skeleton ? summaryOf('skeleton') : undefined;
 const path = writeResult('kafka', {
   benchmark: 'kafka',
   started_at: started.toISOString(),
@@ -179,6 +247,7 @@ const path = writeResult('kafka', {
   load_average_at_end: loadAverage(),
   config: CONFIG,
   summary,
+  skeleton_summary: skeletonSummary,
   runs,
   profiles,
 });

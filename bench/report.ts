@@ -45,6 +45,7 @@ interface Common {
   profiles: Record<string, unknown>;
 }
 interface CpuShare {
+  wall_s: number;
   cores: Record<string, number>;
   other_cores: number;
   machine_busy_cores: number;
@@ -78,6 +79,9 @@ interface OverheadResult extends Common {
 interface KafkaResult extends Common {
   config: { requests: number; provider_latency_ms: number };
   runs: {
+    /** absent in results before the skeleton floor was measured beside ours */
+    contender?: 'ours' | 'skeleton';
+    worker_cpu_ms_per_request?: number;
     processors: number;
     run: number;
     produce_s: number;
@@ -122,10 +126,27 @@ interface SlowResult extends Common {
   }[];
   profiles: Record<string, ProfileSummary>;
 }
+interface SinkRun {
+  run: number;
+  rows: number;
+  rows_per_s: number;
+  steady_rows_per_s: number | null;
+  from_ready_s: number;
+  cpu: CpuShare;
+}
 interface SinkResult extends Common {
-  config: { rows: number; runs: number };
+  config: { rows: number; runs: number; postgres_batch?: number; postgres_lanes?: number };
   summary: { rows_per_s: Spread; steady_rows_per_s: Spread; from_ready_s: Spread; from_spawn_s: Spread };
-  runs: { run: number; rows: number; rows_per_s: number; from_ready_s: number; cpu: CpuShare }[];
+  runs: SinkRun[];
+  floors?: {
+    skeleton_sink: { rows_per_s: Spread; steady_rows_per_s: Spread; runs: SinkRun[] };
+    postgres_alone: {
+      rows_per_s: Spread;
+      postgres_cpu_us_per_row: Spread;
+      client_cpu_us_per_row: Spread;
+      runs: { run: number; rows_per_s: number; cpu: CpuShare }[];
+    };
+  };
   backlog?: {
     rows: number;
     rows_expected: number;
@@ -954,6 +975,33 @@ function chart(result: OverheadResult): string | undefined {
   });
 }
 
+/** Median over runs of the CPU all named processes spent per row, in µs. */
+function cpuPerRow(runs: { rows?: number; cpu: CpuShare }[], rows: number): number | undefined {
+  const each = runs.map(
+    (r) => (Object.values(r.cpu.cores).reduce((a, b) => a + b, 0) * r.cpu.wall_s * 1e6) / (r.rows ?? rows),
+  );
+  return each.length ? [...each].sort((a, b) => a - b)[Math.floor(each.length / 2)] : undefined;
+}
+
+function sinkFloorLines(sink: SinkResult): string[] {
+  const floors = sink.floors;
+  if (!floors) return [];
+  const ours = cpuPerRow(sink.runs, sink.config.rows);
+  const skeleton = cpuPerRow(floors.skeleton_sink.runs, sink.config.rows);
+  const pg = floors.postgres_alone;
+  const ceiling = (us: number | undefined) => (us ? `${n((sink.machine.cores * 1e6) / us, 0)} rows/s` : '—');
+  return [
+    `**Floors, after each run on the same rows:** the **skeleton sink** (bench/lib/floor-skeleton-sink.ts: libs/kafka's BatchRunner with the sink's fetch settings, JSON.parse, the sink's statement, commit; its own process) and **Postgres alone** (bench/lib/floor-sink.ts: the sink's statement from memory, ${sink.config.postgres_lanes ?? '?'} statements of ${sink.config.postgres_batch ?? '?'} rows at once, no Kafka, no decoding). CPU per row = every measured process (sink, Postgres, Kafka, Redis, the bench) over the run; the ceiling is what ${sink.machine.cores} cores allow at that cost with every process overlapped perfectly.`,
+    '',
+    '| contender | rows/s | rows/s steady (10–90%) | CPU µs a row, all processes | ceiling at that cost | CPU cores (run 1) |',
+    '|---|---|---|---|---|---|',
+    `| ours | **${cell(sink.summary.rows_per_s, 0)}** | ${cell(sink.summary.steady_rows_per_s, 0)} | ${n(ours, 1)} | ${ceiling(ours)} | ${sink.runs[0] ? cores(sink.runs[0].cpu.cores) : '—'} |`,
+    `| skeleton sink | ${cell(floors.skeleton_sink.rows_per_s, 0)} | ${cell(floors.skeleton_sink.steady_rows_per_s, 0)} | ${n(skeleton, 1)} | ${ceiling(skeleton)} | ${floors.skeleton_sink.runs[0] ? cores(floors.skeleton_sink.runs[0].cpu.cores) : '—'} |`,
+    `| Postgres alone | ${cell(pg.rows_per_s, 0)} | — | Postgres ${cell(pg.postgres_cpu_us_per_row)} + statement building ${cell(pg.client_cpu_us_per_row)} | — | ${pg.runs[0] ? cores(pg.runs[0].cpu.cores) : '—'} |`,
+    '',
+  ];
+}
+
 const lines: string[] = [];
 const overhead = read<OverheadResult>('overhead');
 const peers = read<OverheadResult>('peers');
@@ -983,11 +1031,13 @@ if (kafka) {
     '',
     `${kafka.config.requests} requests produced straight to the requests topic, fake provider at ${kafka.config.provider_latency_ms} ms; time from the first produce to the last row in request_logs.`,
     '',
-    '| processors | run | produce s | until last row s | requests/s overall | rows/s steady (10–90%) | failed rows | complete | CPU cores |',
-    '|---|---|---|---|---|---|---|---|---|',
+    "**Floor** (rows marked skeleton, each right after ours): the design's floor in the processors' place, as many skeleton workers (bench/lib/floor-skeleton-worker.ts: libs/kafka's ConcurrentRunner, a Redis GET, one OpenAI SDK call, the result produced; nothing else), our sink storing the rows. Worker CPU = the processors' (or skeleton workers') CPU per request over the run.",
+    '',
+    '| processors | contender | run | produce s | until last row s | requests/s overall | rows/s steady (10–90%) | worker CPU ms a request | failed rows | complete | CPU cores |',
+    '|---|---|---|---|---|---|---|---|---|---|---|',
     ...kafka.runs.map(
       (r) =>
-        `| ${r.processors} | ${r.run} | ${n(r.produce_s)} | ${n(r.elapsed_s)} | **${n(r.throughput_per_s)}** | ${n(r.steady_rows_per_s)} | ${r.failed_rows} | ${r.done ? 'yes' : `no (${r.rows})`} | ${cores(r.cpu.cores)}; other ${r.cpu.other_cores.toFixed(2)} |`,
+        `| ${r.processors} | ${r.contender ?? 'ours'} | ${r.run} | ${n(r.produce_s)} | ${n(r.elapsed_s)} | **${n(r.throughput_per_s)}** | ${n(r.steady_rows_per_s)} | ${n(r.worker_cpu_ms_per_request, 2)} | ${r.failed_rows} | ${r.done ? 'yes' : `no (${r.rows})`} | ${cores(r.cpu.cores)}; other ${r.cpu.other_cores.toFixed(2)} |`,
     ),
     '',
   );
@@ -1036,6 +1086,7 @@ if (sink) {
     '|---|---|---|---|---|',
     `| **${cell(sink.summary.rows_per_s, 0)}** | ${cell(sink.summary.steady_rows_per_s, 0)} | ${cell(sink.summary.from_ready_s, 2)} | ${cell(sink.summary.from_spawn_s, 2)} | ${sink.runs[0] ? cores(sink.runs[0].cpu.cores) : '—'} |`,
     '',
+    ...sinkFloorLines(sink),
   );
   const backlog = sink.backlog;
   if (backlog) {

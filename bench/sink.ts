@@ -1,10 +1,13 @@
 // npm run bench:sink — rows per second into Postgres: fill a results topic with N valid
 // ResultMessage values (libs/contracts/src/result.ts), then start the sink and time until every row
-// is in request_logs. Writes bench/results/sink.json.
+// is in request_logs. Each run is followed by its floors on the same machine: the same rows through
+// the skeleton sink (bench/lib/floor-skeleton-sink.ts: the same runner and statement, nothing else)
+// and through the sink's statement alone, from memory (bench/lib/floor-sink.ts: Postgres's part).
+// Writes bench/results/sink.json.
 import { randomBytes, randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { compileContract, ResultMessage } from '@sps/contracts';
-import { createDatabase, migrateToLatest } from '@sps/db';
+import { createDatabase, migrateToLatest, type Database } from '@sps/db';
 import { sql } from 'kysely';
 import { createProducer } from '@sps/kafka';
 import { summariseProfile, type ProfileSummary } from './lib/cpuprofile.js';
@@ -31,6 +34,8 @@ import {
   type Proc,
 } from './lib/procs.js';
 import { warmBroker } from './lib/broker-warmup.js';
+import { startFloorProcess } from './lib/floor-http.js';
+import { postgresFloor, type PostgresFloor } from './lib/floor-sink.js';
 
 const CONFIG = {
   /**
@@ -50,6 +55,14 @@ const CONFIG = {
   runs: Number(process.env.BENCH_SINK_RUNS ?? 3),
   timeout_s: Number(process.env.BENCH_SINK_TIMEOUT_S ?? 600),
   profile_rows: Number(process.env.BENCH_SINK_PROFILE_ROWS ?? 20_000),
+  /** after each run, the same rows through the skeleton sink and through Postgres alone (0: not) */
+  floors: process.env.BENCH_SINK_FLOORS !== '0',
+  /**
+   * Postgres alone: rows a statement and statements at once. A fresh sink stores a partition's
+   * fetch (up to 4 MiB, ≈4,600 rows) a statement, 3 partitions at once (partitionsConsumedConcurrently).
+   */
+  postgres_batch: Number(process.env.BENCH_SINK_POSTGRES_BATCH ?? 4_000),
+  postgres_lanes: Number(process.env.BENCH_SINK_POSTGRES_LANES ?? 3),
   /**
    * A database of its own on the stack's Postgres (created and migrated when missing, kept
    * afterwards) instead of the shared one: for comparing schema changes, e.g. an index dropped there
@@ -119,6 +132,8 @@ function resultMessage(tenantId: string, i: number): ResultMessage {
   };
 }
 
+type Contender = 'ours' | 'skeleton';
+
 interface Run {
   run: number;
   rows: number;
@@ -147,13 +162,48 @@ const check = compileContract(ResultMessage);
 // The sink does not call providers; the pipeline settings still name one.
 const fake = await spawnFakeProvider(0);
 const runs: Run[] = [];
+const skeletonRuns: Run[] = [];
+const postgresRuns: (PostgresFloor & { run: number })[] = [];
 let profiles: Record<string, ProfileSummary> = {};
 let backlog: Record<string, unknown> | undefined;
 
-async function oneRun(rows: number, profile = false) {
+/** The skeleton sink on the pipeline's results topic, in its own process. */
+async function startSkeletonSink(pipeline: Awaited<ReturnType<typeof createBenchPipeline>>) {
+  const proc = await startFloorProcess('bench/lib/floor-skeleton-sink.ts', {
+    name: 'skeleton sink',
+    ready: /skeleton sink consuming/,
+    env: {
+      KAFKA_BROKERS: stack.KAFKA_BROKERS,
+      DATABASE_URL: stack.DATABASE_URL,
+      SKELETON_GROUP_ID: `${pipeline.prefix}skeleton-sink`,
+      SKELETON_RESULTS_TOPIC: pipeline.topics.results,
+      SKELETON_DLQ_TOPIC: pipeline.topics.resultsDlq,
+    },
+    timeoutMs: 90_000,
+  });
+  return proc;
+}
+
+/** Postgres alone: `rows` results of a tenant of its own through the sink's statement, from memory. */
+async function postgresAlone(db: Database, rows: number): Promise<PostgresFloor> {
+  const tenant = `bench-sink-pg-${randomBytes(4).toString('hex')}`;
+  const results = Array.from({ length: rows }, (_, i) => resultMessage(tenant, i));
+  try {
+    return await postgresFloor(db, results, {
+      batch: CONFIG.postgres_batch,
+      lanes: CONFIG.postgres_lanes,
+      groups: stackGroups(stack),
+    });
+  } finally {
+    await deleteTenantLogs(db, tenant);
+  }
+}
+
+async function oneRun(rows: number, contender: Contender, profile = false) {
   const pipeline = await createBenchPipeline(stack, 'sink', fake);
   const tenant = `bench-sink-${randomBytes(4).toString('hex')}`;
   const procs: Proc[] = [];
+  let stopSkeleton: (() => Promise<void>) | undefined;
   try {
     const fillStarted = performance.now();
     const producer = createProducer(pipeline.kafka);
@@ -180,27 +230,28 @@ async function oneRun(rows: number, profile = false) {
     const spawned = performance.now();
     const measure = async () =>
       waitForRows(pipeline.db, tenant, rows, spawned, CONFIG.timeout_s * 1000, CONFIG.stall_s * 1000);
-    const sink = await pipeline.spawn('sink', { name: 'sink', profile });
-    procs.push(sink);
+    const sink = contender === 'ours' ? await pipeline.spawn('sink', { name: 'sink', profile }) : undefined;
+    const skeleton = contender === 'skeleton' ? await startSkeletonSink(pipeline) : undefined;
+    if (sink) procs.push(sink);
+    stopSkeleton = skeleton?.stop;
     const ready = performance.now();
     const meter = cpuMeter([
       { name: 'load-generator', pid: process.pid },
       ...stackGroups(stack),
-      { name: 'sink', pid: sink.pid },
+      { name: contender === 'ours' ? 'sink' : 'skeleton-sink', pid: (sink ?? skeleton)!.pid },
     ]);
-    const windowed = profile
-      ? await profileDuring([sink], measure)
-      : { result: await measure(), files: {} as Record<string, string> };
+    const windowed =
+      profile && sink
+        ? await profileDuring([sink], measure)
+        : { result: await measure(), files: {} as Record<string, string> };
     const cpu = meter.stop();
     const { timeline, elapsed_s, done, stalled } = windowed.result;
     const fromReady = elapsed_s - (ready - spawned) / 1000;
     // the sink logs why it keeps retrying a batch ("insert failed; retrying the batch")
-    const errors = readFileSync(sink.logFile, 'utf8')
-      .split('\n')
-      .flatMap((line) => {
-        const message = /"message":"([^"]+)"/.exec(line)?.[1];
-        return line.includes('retrying the batch') && message ? [message] : [];
-      });
+    const errors = (sink ? readFileSync(sink.logFile, 'utf8') : '').split('\n').flatMap((line) => {
+      const message = /"message":"([^"]+)"/.exec(line)?.[1];
+      return line.includes('retrying the batch') && message ? [message] : [];
+    });
     return {
       stalled,
       retried_batches: errors.length,
@@ -217,6 +268,7 @@ async function oneRun(rows: number, profile = false) {
       files: windowed.files,
     };
   } finally {
+    await stopSkeleton?.();
     await stopAll(procs);
     await deleteTenantLogs(pipeline.db, tenant);
     await pipeline.close();
@@ -225,23 +277,37 @@ async function oneRun(rows: number, profile = false) {
 
 try {
   log(`sink: ${CONFIG.rows} rows x ${CONFIG.runs} runs; load ${quiet.load_average.join(' ')}`);
-  for (let run = 1; run <= CONFIG.runs; run++) {
-    const { files: _files, ...result } = await oneRun(CONFIG.rows);
-    runs.push({ run, ...result });
-    if (result.stalled) log(`  run ${run} stalled: ${result.last_error}`);
-    log(
-      `  run ${run}: ${result.rows} rows in ${result.from_ready_s} s after ready = ${result.rows_per_s} rows/s (steady ${result.steady_rows_per_s}/s); cpu ${Object.entries(
-        result.cpu.cores,
-      )
-        .map(([name, cores]) => `${name} ${cores}`)
-        .join(', ')}, other ${result.cpu.other_cores}`,
-    );
+  const floorDb = createDatabase({ url: stack.DATABASE_URL, poolSize: CONFIG.postgres_lanes });
+  try {
+    for (let run = 1; run <= CONFIG.runs; run++) {
+      for (const contender of CONFIG.floors ? (['ours', 'skeleton'] as const) : (['ours'] as const)) {
+        const { files: _files, ...result } = await oneRun(CONFIG.rows, contender);
+        (contender === 'ours' ? runs : skeletonRuns).push({ run, ...result });
+        if (result.stalled) log(`  run ${run} stalled: ${result.last_error}`);
+        log(
+          `  run ${run}, ${contender === 'ours' ? 'sink' : 'skeleton sink'}: ${result.rows} rows in ${result.from_ready_s} s after ready = ${result.rows_per_s} rows/s (steady ${result.steady_rows_per_s}/s); cpu ${Object.entries(
+            result.cpu.cores,
+          )
+            .map(([name, cores]) => `${name} ${cores}`)
+            .join(', ')}, other ${result.cpu.other_cores}`,
+        );
+      }
+      if (CONFIG.floors) {
+        const alone = await postgresAlone(floorDb, CONFIG.rows);
+        postgresRuns.push({ run, ...alone });
+        log(
+          `  run ${run}, Postgres alone (${alone.lanes} × ${alone.batch} rows): ${alone.rows_per_s} rows/s; per row Postgres ${alone.postgres_cpu_us_per_row} µs, client ${alone.client_cpu_us_per_row} µs of CPU; machine ${alone.cpu.machine_busy_cores} cores`,
+        );
+      }
+    }
+  } finally {
+    await floorDb.destroy();
   }
   if (CONFIG.backlog_rows > 0) {
     log(
       `backlog run: ${CONFIG.backlog_rows} rows (about ${Math.round(CONFIG.backlog_rows / 12)} per partition)`,
     );
-    const { files: _files, ...result } = await oneRun(CONFIG.backlog_rows);
+    const { files: _files, ...result } = await oneRun(CONFIG.backlog_rows, 'ours');
     backlog = { ...result, rows_expected: CONFIG.backlog_rows };
     log(
       `  ${result.rows}/${CONFIG.backlog_rows} rows; stalled ${result.stalled}; ${result.retried_batches} batch retries; last error: ${result.last_error ?? 'none'}`,
@@ -249,7 +315,7 @@ try {
   }
   if (CONFIG.profile_rows > 0) {
     log(`profiling pass: ${CONFIG.profile_rows} rows`);
-    const { files, ...result } = await oneRun(CONFIG.profile_rows, true);
+    const { files, ...result } = await oneRun(CONFIG.profile_rows, 'ours', true);
     profiles = Object.fromEntries(
       Object.entries(files).map(([name, file]) => [name, summariseProfile(file)]),
     );
@@ -275,6 +341,25 @@ const path = writeResult('sink', {
     from_spawn_s: spread(runs.map((run) => run.from_spawn_s)),
   },
   runs,
+  floors: CONFIG.floors
+    ? {
+        skeleton_sink: {
+          design:
+            'bench/lib/floor-skeleton-sink.ts: BatchRunner with the sink fetch settings, JSON.parse, insertResults, commit; its own process',
+          rows_per_s: spread(skeletonRuns.map((run) => run.rows_per_s)),
+          steady_rows_per_s: spread(skeletonRuns.map((run) => run.steady_rows_per_s ?? 0)),
+          runs: skeletonRuns,
+        },
+        postgres_alone: {
+          design:
+            "bench/lib/floor-sink.ts: the sink's statement (insertResults) from memory, no Kafka, no decoding",
+          rows_per_s: spread(postgresRuns.map((run) => run.rows_per_s)),
+          postgres_cpu_us_per_row: spread(postgresRuns.map((run) => run.postgres_cpu_us_per_row)),
+          client_cpu_us_per_row: spread(postgresRuns.map((run) => run.client_cpu_us_per_row)),
+          runs: postgresRuns,
+        },
+      }
+    : undefined,
   backlog,
   profiles,
 });

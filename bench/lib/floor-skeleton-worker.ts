@@ -5,7 +5,8 @@
 // fake provider (client built as libs/llm builds it), then the result to the results topic and the
 // reply to the caller's reply address through one BatchingProducer, in one tick. The result has our
 // result contract's shape (libs/contracts ResultMessage), so that the real sink can store it (the
-// skeleton-with-sink floor).
+// skeleton-with-sink floor). bench:kafka runs it on the pipeline's own requests topic (requests made
+// by a data pipeline, with no reply address and no cache key: the request id is the key then).
 import { createRedis } from '@sps/cache';
 import { HEADERS, JSON_CONTENT_TYPE } from '@sps/contracts';
 import { BatchingProducer, ConcurrentRunner, DeadLetters, toHeaders, type OutgoingRecord } from '@sps/kafka';
@@ -43,7 +44,7 @@ const openai = new OpenAI({
 
 interface Request {
   request_id: string;
-  key: string;
+  key?: string;
   prompt: string;
 }
 
@@ -59,8 +60,9 @@ const runner = new ConcurrentRunner<Request>({
   async handle(record) {
     const request = record.value;
     const started = performance.now();
-    const cached = await redis.getBuffer(`${keyPrefix}${request.key}`);
-    if (cached !== null) throw new Error(`unexpected cache hit for ${request.key}`);
+    const key = `${keyPrefix}${request.key ?? request.request_id}`;
+    const cached = await redis.getBuffer(key);
+    if (cached !== null) throw new Error(`unexpected cache hit for ${key}`);
     const completion = await openai.chat.completions.create(chatBody(request.prompt));
     const choice = completion.choices[0];
     const outgoing: OutgoingRecord = {
