@@ -25,6 +25,12 @@ beforeAll(async () => {
           .end(JSON.stringify({ method: req.method, headers: req.headers, body }));
         return;
       }
+      if (req.url === '/bom') {
+        // a byte order mark, then "ok" and a malformed byte: text() decodes as fetch does
+        res.writeHead(200, { 'content-type': 'text/plain' });
+        res.end(Buffer.from([0xef, 0xbb, 0xbf, 0x6f, 0x6b, 0xff]));
+        return;
+      }
       if (req.url === '/gzip') {
         res.writeHead(200, { 'content-type': 'application/json', 'content-encoding': 'gzip' });
         res.end(gzipSync('{"compressed":true}'));
@@ -121,6 +127,28 @@ describe('provider HTTP client', () => {
     const echoedBytes = (await bytes.json()) as { headers: Record<string, string>; body: string };
     expect(echoedBytes.headers['x-record']).toBe('b');
     expect(echoedBytes.body).toBe('bytes');
+    await http.close();
+  });
+
+  it('reads an answer already in memory as a fetch Response reads its body: once, in any form', async () => {
+    const http = createHttpClient();
+    const viaFetch = await fetch(`${base}/bom`, { method: 'POST', body: '{}' });
+    const response = await http.fetch(`${base}/bom`, { method: 'POST', body: '{}' });
+    const copy = response.clone();
+    expect(response.bodyUsed).toBe(false);
+    expect(await response.text()).toBe(await viaFetch.text());
+    expect(await response.text().catch((error: unknown) => error)).toBeInstanceOf(TypeError);
+    expect(response.bodyUsed).toBe(true);
+    expect(() => response.clone()).toThrow(TypeError);
+    // the clone has its own reading, and a stream when one is asked for
+    const chunks: Uint8Array[] = [];
+    for await (const chunk of copy.body! as unknown as AsyncIterable<Uint8Array>) chunks.push(chunk);
+    expect(Buffer.concat(chunks)).toEqual(Buffer.from([0xef, 0xbb, 0xbf, 0x6f, 0x6b, 0xff]));
+    expect(copy.bodyUsed).toBe(true);
+    const echo = await http.fetch(`${base}/echo`, { method: 'POST', body: 'b' });
+    expect(new TextDecoder().decode(await echo.arrayBuffer())).toContain('"body":"b"');
+    const blob = await (await http.fetch(`${base}/ok`, { method: 'POST', body: '{}' })).blob();
+    expect([blob.type, await blob.text()]).toEqual(['application/json', '{"ok":true}']);
     await http.close();
   });
 
