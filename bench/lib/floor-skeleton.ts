@@ -28,7 +28,7 @@ import {
   describeRun,
 } from './load.js';
 import { sql } from 'kysely';
-import { createDatabase, type Database } from '@sps/db';
+import { createDatabase, migrateToLatest, type Database } from '@sps/db';
 import { invoicePrompt } from './pipeline.js';
 import {
   spawnApp,
@@ -216,6 +216,9 @@ export async function startSkeleton(
     await admin.disconnect();
   };
   try {
+    // bench:floor runs first in bench:all: on a fresh stack no app has made request_logs yet, and
+    // the skeleton's rows are stored, counted and deleted there
+    await migrateToLatest(db);
     await ensureTopics(kafka, specs, prefix);
     await new Promise<void>((resolve, reject) => {
       if (redis.status === 'ready') resolve();
