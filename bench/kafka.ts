@@ -19,7 +19,13 @@ import {
   writeResult,
 } from './lib/env.js';
 import { spread } from './lib/load.js';
-import { countLogs, createBenchPipeline, deleteTenantLogs, invoicePrompt } from './lib/pipeline.js';
+import {
+  countLogs,
+  createBenchPipeline,
+  deleteTenantLogs,
+  invoicePrompt,
+  type BenchPipeline,
+} from './lib/pipeline.js';
 import { steadyRate, thin, waitForGroup, waitForRows } from './lib/progress.js';
 import {
   cpuMeter,
@@ -87,7 +93,7 @@ let profiles: Record<string, ProfileSummary> = {};
 
 /** Skeleton workers on the pipeline's topics, in one consumer group, writing the run's tenant. */
 async function startSkeletonWorkers(
-  pipeline: Awaited<ReturnType<typeof createBenchPipeline>>,
+  pipeline: BenchPipeline,
   tenant: string,
   count: number,
 ): Promise<FloorProcess[]> {

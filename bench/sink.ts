@@ -21,7 +21,7 @@ import {
   writeResult,
 } from './lib/env.js';
 import { spread } from './lib/load.js';
-import { createBenchPipeline, deleteTenantLogs, INVOICE_SCHEMA } from './lib/pipeline.js';
+import { createBenchPipeline, deleteTenantLogs, INVOICE_SCHEMA, type BenchPipeline } from './lib/pipeline.js';
 import { steadyRate, thin, waitForRows } from './lib/progress.js';
 import {
   cpuMeter,
@@ -168,8 +168,8 @@ let profiles: Record<string, ProfileSummary> = {};
 let backlog: Record<string, unknown> | undefined;
 
 /** The skeleton sink on the pipeline's results topic, in its own process. */
-async function startSkeletonSink(pipeline: Awaited<ReturnType<typeof createBenchPipeline>>) {
-  const proc = await startFloorProcess('bench/lib/floor-skeleton-sink.ts', {
+function startSkeletonSink(pipeline: BenchPipeline) {
+  return startFloorProcess('bench/lib/floor-skeleton-sink.ts', {
     name: 'skeleton sink',
     ready: /skeleton sink consuming/,
     env: {
@@ -181,7 +181,6 @@ async function startSkeletonSink(pipeline: Awaited<ReturnType<typeof createBench
     },
     timeoutMs: 90_000,
   });
-  return proc;
 }
 
 /** Postgres alone: `rows` results of a tenant of its own through the sink's statement, from memory. */
