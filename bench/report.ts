@@ -4,7 +4,7 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { lineChart, type Series } from './lib/chart.js';
 import { BENCH_DIR, RESULTS_DIR } from './lib/env.js';
-import { spread } from './lib/load.js';
+import { median, spread } from './lib/load.js';
 
 interface Spread {
   median: number;
@@ -980,7 +980,7 @@ function cpuPerRow(runs: { rows?: number; cpu: CpuShare }[], rows: number): numb
   const each = runs.map(
     (r) => (Object.values(r.cpu.cores).reduce((a, b) => a + b, 0) * r.cpu.wall_s * 1e6) / (r.rows ?? rows),
   );
-  return each.length ? [...each].sort((a, b) => a - b)[Math.floor(each.length / 2)] : undefined;
+  return each.length ? median(each) : undefined;
 }
 
 function sinkFloorLines(sink: SinkResult): string[] {
