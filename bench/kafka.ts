@@ -5,7 +5,11 @@
 // (bench/lib/floor-skeleton-worker.ts: libs/kafka's ConcurrentRunner, one Redis GET, one OpenAI SDK
 // call, the result produced; no validation, detection, coalescing, cache write, metrics or logs),
 // with our sink storing the rows. What the skeleton reaches, and the CPU a request costs its
-// workers, bound our figures on this machine. Writes bench/results/kafka.json.
+// workers, bound our figures on this machine. Then the same skeleton doing the product's required
+// work as well (SKELETON_REQUIRED_WORK, see floor-skeleton-worker.ts: the answer validated, the
+// prompt's language detected, the answer cached, the request counted): what any implementation of
+// the service pays on this machine, so that the processor's own cost above it can be told apart.
+// Writes bench/results/kafka.json.
 import { randomBytes } from 'node:crypto';
 import { produceRequests, promptRequests } from '../e2e/kafka-pipeline.js';
 import { summariseProfile, type ProfileSummary } from './lib/cpuprofile.js';
@@ -50,16 +54,24 @@ const CONFIG = {
   profile_requests: Number(process.env.BENCH_KAFKA_PROFILE_REQUESTS ?? 10_000),
   /** after each run of ours, the same run with skeleton workers instead of processors (0: not run) */
   skeleton: process.env.BENCH_KAFKA_SKELETON !== '0',
+  /** and then skeleton workers doing the product's required work too (0: not run) */
+  skeleton_with_work:
+    process.env.BENCH_KAFKA_SKELETON !== '0' && process.env.BENCH_KAFKA_SKELETON_WORK !== '0',
   request:
     'e2e/kafka-pipeline.ts promptRequests: unique prompt, schema {item, quantity}, options.timeout_ms 120000; produced in sends of 500 (acks=all)',
   app_settings:
     'defaults (PROCESSOR_MAX_IN_FLIGHT 256, LLM_MAX_CONCURRENCY 256, LOG_LEVEL info, 12 partitions per topic), one sink',
 };
 
-type Contender = 'ours' | 'skeleton';
+type Contender = 'ours' | 'skeleton' | 'skeleton+work';
+const CONTENDERS: readonly Contender[] = [
+  'ours',
+  ...(CONFIG.skeleton ? (['skeleton'] as const) : []),
+  ...(CONFIG.skeleton_with_work ? (['skeleton+work'] as const) : []),
+];
 
 interface Run {
-  /** ours: apps/processor; skeleton: the design's floor in its place (bench/lib/floor-skeleton-worker.ts) */
+  /** ours: apps/processor; skeleton: the design's floor in its place (bench/lib/floor-skeleton-worker.ts); skeleton+work: that floor doing the product's required work too */
   contender: Contender;
   processors: number;
   run: number;
@@ -96,8 +108,10 @@ async function startSkeletonWorkers(
   pipeline: BenchPipeline,
   tenant: string,
   count: number,
+  requiredWork: boolean,
 ): Promise<FloorProcess[]> {
   const env = {
+    SKELETON_REQUIRED_WORK: requiredWork ? (process.env.BENCH_KAFKA_SKELETON_WORK ?? '1') : '0',
     KAFKA_BROKERS: stack.KAFKA_BROKERS,
     REDIS_URL: stack.REDIS_URL,
     SKELETON_REQUESTS_TOPIC: pipeline.topics.requests,
@@ -135,8 +149,8 @@ async function oneRun(processors: number, requests: number, contender: Contender
   let skeleton: FloorProcess[] = [];
   try {
     procs.push(await pipeline.spawn('sink', { name: 'sink', profile }));
-    if (contender === 'skeleton') {
-      skeleton = await startSkeletonWorkers(pipeline, tenant, processors);
+    if (contender !== 'ours') {
+      skeleton = await startSkeletonWorkers(pipeline, tenant, processors, contender === 'skeleton+work');
       workers = skeleton.map((worker, i) => ({ name: `skeleton-worker-${i + 1}`, pid: worker.pid }));
     } else {
       for (let i = 1; i <= processors; i++)
@@ -197,8 +211,8 @@ async function oneRun(processors: number, requests: number, contender: Contender
 try {
   for (let run = 1; run <= CONFIG.runs; run++) {
     for (const processors of CONFIG.processor_instances) {
-      for (const contender of CONFIG.skeleton ? (['ours', 'skeleton'] as const) : (['ours'] as const)) {
-        log(`run ${run}: ${processors} ${contender === 'ours' ? 'processor(s)' : 'skeleton worker(s)'}`);
+      for (const contender of CONTENDERS) {
+        log(`run ${run}: ${processors} ${contender === 'ours' ? 'processor(s)' : `${contender} worker(s)`}`);
         const { files: _files, ...result } = await oneRun(processors, CONFIG.requests, contender);
         runs.push({ contender, processors, run, ...result });
         log(
@@ -243,6 +257,7 @@ const summaryOf = (contender: Contender) =>
   );
 const summary = summaryOf('ours');
 const skeletonSummary = CONFIG.skeleton ? summaryOf('skeleton') : undefined;
+const skeletonWithWorkSummary = CONFIG.skeleton_with_work ? summaryOf('skeleton+work') : undefined;
 const path = writeResult('kafka', {
   benchmark: 'kafka',
   started_at: started.toISOString(),
@@ -254,6 +269,7 @@ const path = writeResult('kafka', {
   config: CONFIG,
   summary,
   skeleton_summary: skeletonSummary,
+  skeleton_with_work_summary: skeletonWithWorkSummary,
   runs,
   profiles,
 });

@@ -7,12 +7,27 @@
 // result contract's shape (libs/contracts ResultMessage), so that the real sink can store it (the
 // skeleton-with-sink floor). bench:kafka runs it on the pipeline's own requests topic (requests made
 // by a data pipeline, with no reply address and no cache key: the request id is the key then).
+//
+// SKELETON_REQUIRED_WORK=1 adds, in its cheapest form, the work every answer of the product must
+// have done (the service's contract, not our implementation of it), so that what the processor
+// adds beyond the design's floor can be told from what the product itself costs: the output
+// validated against the schema (Ajv, a validator per schema looked up by the schema's text as the
+// request carries it), the prompt's language detected (ELD in a worker thread, detections of a
+// batch in one message, as libs/processing's LanguageDetector does: language_detection defaults to
+// on), the answer written to the response cache under a hash of the work (one SET with its TTL),
+// and the two per-request metrics (a counter and a duration histogram). For a diagnosis, a comma list
+// of some of them (validate, detect, cache, metrics) does only those.
 import { createRedis } from '@sps/cache';
 import { HEADERS, JSON_CONTENT_TYPE } from '@sps/contracts';
 import { BatchingProducer, ConcurrentRunner, DeadLetters, toHeaders, type OutgoingRecord } from '@sps/kafka';
+import { LanguageDetector } from '@sps/processing';
+import { Ajv } from 'ajv';
+import { createHash } from 'node:crypto';
 import OpenAI from 'openai';
+import { Counter, Histogram, Registry } from 'prom-client';
 import { createHttpClient } from '../../libs/llm/src/providers/http-client.js';
 import { chatBody } from './floor-openai.js';
+import { INVOICE_SCHEMA } from './pipeline.js';
 import { requiredEnv, skeletonKafka } from './floor-skeleton-process.js';
 
 const env = requiredEnv;
@@ -46,7 +61,54 @@ interface Request {
   request_id: string;
   key?: string;
   prompt: string;
+  schema?: unknown;
 }
+
+/** The product's required work per answer (SKELETON_REQUIRED_WORK=1), or nothing. */
+async function requiredWork() {
+  const setting = process.env.SKELETON_REQUIRED_WORK ?? '0';
+  if (setting === '0') return undefined;
+  const parts = new Set(setting === '1' ? ['validate', 'detect', 'cache', 'metrics'] : setting.split(','));
+  const languages = new LanguageDetector();
+  if (parts.has('detect')) await languages.start();
+  const ajv = new Ajv({ allErrors: true });
+  // The provider is asked for INVOICE_SCHEMA (chatBody), so that is what its answers are checked
+  // against; the lookup is by the request's own schema, as a service receiving schemas must.
+  const validators = new Map<string, ReturnType<typeof ajv.compile>>();
+  const registry = new Registry();
+  const requests = new Counter({
+    name: 'requests',
+    help: 'x',
+    labelNames: ['status'],
+    registers: [registry],
+  });
+  const duration = new Histogram({
+    name: 'duration',
+    help: 'x',
+    labelNames: ['status'],
+    registers: [registry],
+  });
+  return {
+    validatorFor(request: Request) {
+      const text = JSON.stringify(request.schema);
+      let validate = validators.get(text);
+      if (!validate) validators.set(text, (validate = ajv.compile(INVOICE_SCHEMA)));
+      return validate;
+    },
+    parts,
+    detect: (prompt: string) => (parts.has('detect') ? languages.detect(prompt) : undefined),
+    workKey: (request: Request) =>
+      createHash('sha256')
+        .update(JSON.stringify([request.prompt, request.schema]))
+        .digest('hex'),
+    count(started: number) {
+      if (!parts.has('metrics')) return;
+      requests.inc({ status: 'succeeded' });
+      duration.observe({ status: 'succeeded' }, (performance.now() - started) / 1000);
+    },
+  };
+}
+const work = await requiredWork();
 
 const runner = new ConcurrentRunner<Request>({
   kafka,
@@ -63,24 +125,39 @@ const runner = new ConcurrentRunner<Request>({
     const key = `${keyPrefix}${request.key ?? request.request_id}`;
     const cached = await redis.getBuffer(key);
     if (cached !== null) throw new Error(`unexpected cache hit for ${key}`);
+    const language = work?.detect(request.prompt);
     const completion = await openai.chat.completions.create(chatBody(request.prompt));
     const choice = completion.choices[0];
+    const data = JSON.parse(choice?.message.content ?? 'null') as unknown;
+    const output = {
+      data,
+      output_format: 'json',
+      validation_status: work ? 'passed' : 'skipped',
+      provider_used: 'openai',
+      model: completion.model,
+      cached: false,
+      repaired: false,
+      original_language: (await language) ?? 'und',
+    };
+    let cacheWrite: Promise<unknown> | undefined;
+    if (work) {
+      const validate = work.parts.has('validate') ? work.validatorFor(request) : undefined;
+      if (validate && !validate(data)) throw new Error(`invalid answer: ${JSON.stringify(validate.errors)}`);
+      if (work.parts.has('cache'))
+        cacheWrite = redis.set(
+          `${keyPrefix}answer:${work.workKey(request)}`,
+          JSON.stringify(output),
+          'EX',
+          3600,
+        );
+    }
     const outgoing: OutgoingRecord = {
       key: request.request_id,
       value: JSON.stringify({
         request_id: request.request_id,
         tenant_id: tenant,
         status: 'succeeded',
-        output: {
-          data: JSON.parse(choice?.message.content ?? 'null') as unknown,
-          output_format: 'json',
-          validation_status: 'skipped',
-          provider_used: 'openai',
-          model: completion.model,
-          cached: false,
-          repaired: false,
-          original_language: 'und',
-        },
+        output,
         prompt: request.prompt,
         request_params: {},
         attempts: [
@@ -104,9 +181,11 @@ const runner = new ConcurrentRunner<Request>({
     };
     const replyTopic = record.headers[HEADERS.replyTopic];
     const replyPartition = record.headers[HEADERS.replyPartition];
-    const sends = [batching.send(topics.results, outgoing)];
+    const sends: Promise<unknown>[] = [batching.send(topics.results, outgoing)];
     if (replyTopic && replyPartition !== undefined)
       sends.push(batching.send(replyTopic, { ...outgoing, partition: Number(replyPartition) }));
+    if (cacheWrite) sends.push(cacheWrite);
+    work?.count(started);
     await Promise.all(sends);
   },
 });
