@@ -170,7 +170,10 @@ for (let repeat = 0; repeat <= CONFIG.repeats; repeat++)
     log(`${name}${repeat === 0 ? ' (warm-up)' : ''}: ${round(us, 1)} µs CPU a request`);
   }
 const result = Object.fromEntries(
-  Object.entries(samples).map(([name, values]) => [name, { median_us: median(values), samples: values }]),
+  Object.entries(samples).map(([name, values]) => [
+    name,
+    { median_us: round(median(values), 1), samples: values },
+  ]),
 );
 log(
   `median µs CPU a request: ${Object.entries(result)

@@ -30,6 +30,7 @@ import type { ProcessorMetrics } from './processor-metrics.js';
 import type { LanguageDetector } from './language.js';
 import { restorePii, type Redaction } from './pii.js';
 import { SingleFlight } from './single-flight.js';
+import { DeadlineSignals } from './deadline-signals.js';
 import { toXml } from './xml-output.js';
 
 export interface RequestProcessorDeps {
@@ -67,6 +68,7 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
  */
 export class RequestProcessor {
   private readonly flights = new SingleFlight<Generated>();
+  private readonly deadlines = new DeadlineSignals();
 
   constructor(private readonly deps: RequestProcessorDeps) {}
 
@@ -252,29 +254,21 @@ export class RequestProcessor {
     redaction: Redaction | undefined,
     deadline: number,
   ): Promise<Generated> {
-    // The deadline as a signal, its timer cleared once the work is done (AbortSignal.timeout would
-    // stay armed until the deadline for every finished request).
-    const deadlineSignal = new AbortController();
-    const timer = setTimeout(
-      () => deadlineSignal.abort(new DOMException('deadline passed', 'TimeoutError')),
-      Math.max(deadline - Date.now(), 1),
-    );
     // The prompt's language does not depend on the answer: detected in the detector's thread while
     // the provider works, not on the answer's path back to the caller.
     const language = options.language_detection ? this.deps.languages.detect(request.prompt) : undefined;
-    const answer = await this.deps.engine
-      .run({
-        prompt,
-        schema: this.deps.schemas.compile(
-          (request.schema as Record<string, unknown> | undefined) ?? DEFAULT_ANALYSIS_SCHEMA,
-        ),
-        isDefaultAnalysis: request.schema === undefined,
-        temperature: options.temperature,
-        maxTokens: options.max_tokens,
-        route: { provider: options.provider, model: options.model, policy: options.routing },
-        signal: deadlineSignal.signal,
-      })
-      .finally(() => clearTimeout(timer));
+    const answer = await this.deps.engine.run({
+      prompt,
+      schema: this.deps.schemas.compile(
+        (request.schema as Record<string, unknown> | undefined) ?? DEFAULT_ANALYSIS_SCHEMA,
+      ),
+      isDefaultAnalysis: request.schema === undefined,
+      temperature: options.temperature,
+      maxTokens: options.max_tokens,
+      route: { provider: options.provider, model: options.model, policy: options.routing },
+      // Shared with the deadlines of the same 50 ms (see DeadlineSignals), not one per request.
+      signal: this.deadlines.at(deadline),
+    });
     for (const attempt of answer.attempts) {
       this.deps.metrics.providerCalls.inc({ provider: attempt.provider, outcome: attempt.outcome });
       this.deps.metrics.tokens.inc({ provider: attempt.provider, direction: 'in' }, attempt.tokens_in);

@@ -17,8 +17,12 @@ describe('language detection', () => {
   });
 
   it('answers und when there is nothing to judge', async () => {
+    const before = languages.messagesPosted;
     expect(await languages.detect('12345 !!!')).toBe('und');
     expect(await languages.detect('')).toBe('und');
+    // Two letters in a long run of digits, punctuation and symbols: still nothing to judge.
+    expect(await languages.detect(`${'1, 2; 3! €'.repeat(150)} x ${'…'.repeat(100)} é`)).toBe('und');
+    expect(languages.messagesPosted - before).toBe(0); // answered here, without asking the worker
   });
 
   it('answers each of many detections in flight at once with its own text', async () => {

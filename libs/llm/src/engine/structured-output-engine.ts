@@ -46,6 +46,12 @@ type ProviderOutcome =
  */
 export class StructuredOutputEngine {
   private readonly transforms = new TransformCache();
+  /**
+   * The system prompt of each compiled schema (the compiler hands out one object per schema), one
+   * text for the default analysis and one for a schema of the caller's: it holds the schema as JSON,
+   * so building it on every call serialised the same schema again for every request.
+   */
+  private readonly systemPrompts = new WeakMap<CompiledSchema, { analysis?: string; extraction?: string }>();
 
   constructor(private readonly options: EngineOptions) {}
 
@@ -96,7 +102,7 @@ export class StructuredOutputEngine {
       try {
         result = await provider.call(
           {
-            system: systemPrompt(request.schema.schema, request.isDefaultAnalysis),
+            system: this.systemPromptOf(request.schema, request.isDefaultAnalysis),
             messages,
             schema: transform,
             schemaName: request.isDefaultAnalysis ? 'analysis' : 'response',
@@ -138,6 +144,14 @@ export class StructuredOutputEngine {
       );
     }
     return { kind: 'invalid', errors };
+  }
+
+  private systemPromptOf(schema: CompiledSchema, isDefaultAnalysis: boolean): string {
+    let prompts = this.systemPrompts.get(schema);
+    if (!prompts) this.systemPrompts.set(schema, (prompts = {}));
+    return isDefaultAnalysis
+      ? (prompts.analysis ??= systemPrompt(schema.schema, true))
+      : (prompts.extraction ??= systemPrompt(schema.schema, false));
   }
 
   private judge(text: string, transform: SchemaTransform, schema: CompiledSchema) {

@@ -46,20 +46,24 @@ export class ProviderRouter {
   }
 
   private rank(policy: RoutingPolicy): ResilientProvider[] {
-    const byKey = (key: (p: ResilientProvider) => number) =>
-      this.providers
-        .map((provider, index) => ({ provider, index, key: key(provider) }))
-        .sort((a, b) => a.key - b.key || a.index - b.index)
-        .map((entry) => entry.provider);
     switch (policy) {
       case 'latency':
-        return byKey((p) => p.observedLatencyMs);
+        return this.byKey((p) => p.observedLatencyMs);
       case 'cost':
-        return byKey((p) => typicalCost(this.prices, p.model.model));
+        return this.byKey((p) => typicalCost(this.prices, p.model.model));
       case 'least-busy':
-        return byKey((p) => p.inFlight);
+        return this.byKey((p) => p.inFlight);
       case 'priority':
         return [...this.providers];
     }
+  }
+
+  // A method, not a named arrow made on every call: under tsx (how the image runs the apps) each
+  // named closure is also a defineProperty call for its name, once per request here.
+  private byKey(key: (p: ResilientProvider) => number): ResilientProvider[] {
+    return this.providers
+      .map((provider, index) => ({ provider, index, key: key(provider) }))
+      .sort((a, b) => a.key - b.key || a.index - b.index)
+      .map((entry) => entry.provider);
   }
 }
