@@ -80,7 +80,7 @@ interface KafkaResult extends Common {
   config: { requests: number; provider_latency_ms: number };
   runs: {
     /** absent in results before the skeleton floor was measured beside ours */
-    contender?: 'ours' | 'skeleton';
+    contender?: 'ours' | 'skeleton' | 'skeleton+work';
     worker_cpu_ms_per_request?: number;
     processors: number;
     run: number;
@@ -1031,7 +1031,7 @@ if (kafka) {
     '',
     `${kafka.config.requests} requests produced straight to the requests topic, fake provider at ${kafka.config.provider_latency_ms} ms; time from the first produce to the last row in request_logs.`,
     '',
-    "**Floor** (rows marked skeleton, each right after ours): the design's floor in the processors' place, as many skeleton workers (bench/lib/floor-skeleton-worker.ts: libs/kafka's ConcurrentRunner, a Redis GET, one OpenAI SDK call, the result produced; nothing else), our sink storing the rows. Worker CPU = the processors' (or skeleton workers') CPU per request over the run.",
+    "**Floor** (rows marked skeleton, each right after ours): the design's floor in the processors' place, as many skeleton workers (bench/lib/floor-skeleton-worker.ts: libs/kafka's ConcurrentRunner, a Redis GET, one OpenAI SDK call, the result produced; nothing else), our sink storing the rows. Rows marked **skeleton+work** (where measured): the same workers also doing, the cheapest way, the work the product requires of every answer (the answer validated against the schema by Ajv, the prompt's language detected by ELD in a worker thread, the answer written to the cache with one SET, the request counted and timed): what any implementation of the service costs on this machine. Worker CPU = the processors' (or skeleton workers') CPU per request over the run.",
     '',
     '| processors | contender | run | produce s | until last row s | requests/s overall | rows/s steady (10–90%) | worker CPU ms a request | failed rows | complete | CPU cores |',
     '|---|---|---|---|---|---|---|---|---|---|---|',

@@ -1,3 +1,5 @@
+import { setMaxListeners } from 'node:events';
+
 /**
  * Signals that abort when a deadline passes, one per slice of time instead of one per request: every
  * deadline in the same `sliceMs` shares the signal (and the timer) of that slice, which aborts at
@@ -20,6 +22,10 @@ export class DeadlineSignals {
     const existing = this.slices.get(end);
     if (existing) return existing.signal;
     const slice = new AbortController();
+    // Every request of the slice listens on it while its call runs (the resilient provider, and
+    // cockatiel while a call is queued or waits to retry): dozens at once is the design, not the leak
+    // Node's warning after 10 listeners is about (each warning also costs an Error and a stderr write).
+    setMaxListeners(0, slice.signal);
     this.slices.set(end, slice);
     setTimeout(abortSlice, Math.max(end - Date.now(), 1), this.slices, end, slice).unref();
     return slice.signal;

@@ -31,6 +31,22 @@ describe('DeadlineSignals', () => {
     expect(next.aborted).toBe(false);
   });
 
+  it('takes as many listeners as requests share a slice, without a leak warning', async () => {
+    const warnings: Error[] = [];
+    const onWarning = (warning: Error) => warnings.push(warning);
+    process.on('warning', onWarning);
+    try {
+      const signal = new DeadlineSignals().at(Date.now() + 60_000);
+      const listeners = Array.from({ length: 200 }, () => () => undefined);
+      for (const listener of listeners) signal.addEventListener('abort', listener);
+      for (const listener of listeners) signal.removeEventListener('abort', listener);
+      await new Promise((resolve) => setImmediate(resolve)); // warnings are emitted on the next tick
+      expect(warnings.map((warning) => warning.name)).toEqual([]);
+    } finally {
+      process.off('warning', onWarning);
+    }
+  });
+
   it('keeps no process alive for a deadline still ahead', () => {
     // Resources that keep the event loop alive: an unreferenced timer is not one of them.
     const timers = () => process.getActiveResourcesInfo().filter((name) => name === 'Timeout').length;
