@@ -28,17 +28,10 @@ export type CacheOutcome<T> = { status: 'hit'; value: T } | { status: 'miss' } |
  * `unavailable`, never thrown: without a cache the service is slower, not broken.
  */
 export class ResponseCache<T> {
-  private readonly redis: StoringRedis;
-
   constructor(
-    redis: Redis,
+    private readonly redis: Redis,
     private readonly namespace = 'sps:resp:',
-  ) {
-    // Defined on the connection (ioredis keeps custom commands per client); defining it again for
-    // a second cache on the same connection is harmless.
-    if (!('spsCacheStore' in redis)) redis.defineCommand('spsCacheStore', { lua: STORE_SCRIPT });
-    this.redis = redis as StoringRedis;
-  }
+  ) {}
 
   async get(key: string): Promise<CacheOutcome<T>> {
     try {
@@ -57,7 +50,7 @@ export class ResponseCache<T> {
       // syscall each: ≈ 11 % of the processor's CPU at 256 clients). The script is not a
       // transaction the index entries need (an index naming a key that expired, or a key missing
       // from an index, is harmless); it is one command instead of three.
-      await this.redis.spsCacheStore(
+      await this.storing().spsCacheStore(
         1 + indexes.length,
         this.namespace + key,
         ...indexes.map((index) => this.indexKey(index)),
@@ -81,6 +74,16 @@ export class ResponseCache<T> {
     }
     await this.redis.unlink(this.indexKey(index));
     return removed;
+  }
+
+  /**
+   * The connection with the store script defined on it: ioredis keeps custom commands per client,
+   * and defining it again for another cache on the same connection is harmless. Defined on the
+   * first write, not in the constructor: a cache that only reads or purges never needs it.
+   */
+  private storing(): StoringRedis {
+    if (!('spsCacheStore' in this.redis)) this.redis.defineCommand('spsCacheStore', { lua: STORE_SCRIPT });
+    return this.redis as StoringRedis;
   }
 
   private indexKey(index: string): string {
