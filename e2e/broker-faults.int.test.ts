@@ -58,10 +58,23 @@ describe('broker kill -9 under load (private Kafka; real Postgres, Redis; fake p
         at: started,
       };
     };
+    // At least `total` calls, and then on until the service has answered `recovered` calls that were
+    // sent after the restart (or a minute has passed since it): how long the broker takes to come
+    // back on a busy machine varies (one run had 1,367 fast 503s out of 2,000), and a fixed count of
+    // calls could run out before there was anything left to show the recovery with.
+    const recovered = 150;
+    let okAfterRestart = 0;
+    const sending = () =>
+      next < total ||
+      (killedAt > 0 &&
+        okAfterRestart < recovered &&
+        Date.now() < (restartedAt ? restartedAt + 60_000 : killedAt + 120_000));
     const worker = async () => {
-      while (next < total) {
+      while (sending()) {
         const i = next++;
-        outcomes.push(await send(i));
+        const outcome = await send(i);
+        if (outcome.status === 200 && restartedAt && outcome.at > restartedAt) okAfterRestart++;
+        outcomes.push(outcome);
         if (outcomes.length === 500 && !killedAt) {
           killedAt = Date.now();
           await broker.kill();
@@ -87,13 +100,13 @@ describe('broker kill -9 under load (private Kafka; real Postgres, Redis; fake p
       max_503_ms: Math.max(0, ...unavailable.map((o) => o.ms)),
       ok_after_restart: ok.filter((o) => o.at > restartedAt).length,
     });
-    expect(outcomes).toHaveLength(total);
+    expect(outcomes.length).toBeGreaterThanOrEqual(total);
     // Only these answers: success, unavailable while down, or "accepted, read it later" for calls
     // whose request was queued but whose answer could not come back in time.
     expect([...byStatus.keys()].every((s) => [200, 503, 504].includes(s))).toBe(true);
     // The kill hit traffic in flight, and the service came back by itself after the restart.
     expect(unavailable.length).toBeGreaterThan(0);
-    expect(ok.filter((o) => o.at > restartedAt).length).toBeGreaterThan(100);
+    expect(ok.filter((o) => o.at > restartedAt).length).toBeGreaterThanOrEqual(recovered);
     // Fast 503s with the error envelope (2 s produce bound, plus scheduling on a busy 2-core box).
     for (const o of unavailable) {
       expect(o.ms).toBeLessThan(3_000);
@@ -135,7 +148,7 @@ describe('broker kill -9 under load (private Kafka; real Postgres, Redis; fake p
     expect(missing.slice(0, 20), `${missing.length} acknowledged requests without a row`).toEqual([]);
     expect(rows.every((r) => Number(r.n) === 1)).toBe(true);
     for (const service of Object.values(pipeline.services)) expect(service.process.exitCode).toBeNull();
-  }, 300_000);
+  }, 420_000);
 });
 
 function percentile(values: number[], p: number): number {
