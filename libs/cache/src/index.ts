@@ -1,3 +1,3 @@
-export { createRedis, type Redis } from './redis.js';
+export { createRedis, redisReady, type Redis } from './redis.js';
 export { ResponseCache, cacheIndexes, type CacheOutcome } from './response-cache.js';
 export { JobCancellations } from './job-cancellations.js';

@@ -22,3 +22,11 @@ export function createRedis(url: string): Redis {
   redis.on('error', () => undefined);
   return redis;
 }
+
+/**
+ * Resolves once the connection is ready (at once if it is): for tools and tests that need Redis
+ * before they start. The apps never wait for it: without Redis they run without a cache.
+ */
+export function redisReady(redis: Redis): Promise<void> {
+  return new Promise((resolve) => (redis.status === 'ready' ? resolve() : redis.once('ready', resolve)));
+}

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { resolveTestEndpoints, type TestEndpoints } from '@sps/testing';
-import { cacheIndexes, createRedis, ResponseCache, type Redis } from '../src/index.js';
+import { cacheIndexes, createRedis, redisReady, ResponseCache, type Redis } from '../src/index.js';
 
 /** The response cache on a real Redis connection, auto-pipelined as createRedis makes it. */
 describe('ResponseCache (real Redis)', () => {
@@ -13,9 +13,7 @@ describe('ResponseCache (real Redis)', () => {
   beforeAll(async () => {
     endpoints = await resolveTestEndpoints();
     redis = createRedis(endpoints.redisUrl);
-    await new Promise<void>((resolve) =>
-      redis.status === 'ready' ? resolve() : redis.once('ready', resolve),
-    );
+    await redisReady(redis);
   });
   afterAll(async () => {
     redis?.disconnect();

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import Fastify from 'fastify';
-import { createRedis, type Redis } from '@sps/cache';
+import { createRedis, redisReady, type Redis } from '@sps/cache';
 import { NO_KEY_CONTROLS, type AuthenticatedKey } from '@sps/db';
 import { resolveTestEndpoints, type TestEndpoints } from '@sps/testing';
 import { KeyRateLimiter } from '../src/plugins/rate-limit.js';
@@ -16,9 +16,7 @@ describe('KeyRateLimiter on a shared, auto-pipelined Redis connection', () => {
   beforeAll(async () => {
     endpoints = await resolveTestEndpoints();
     redis = createRedis(endpoints.redisUrl);
-    await new Promise<void>((resolve) =>
-      redis.status === 'ready' ? resolve() : redis.once('ready', resolve),
-    );
+    await redisReady(redis);
   });
   afterAll(async () => {
     redis?.disconnect();
