@@ -13,9 +13,8 @@
 // processor's in-flight default), each case PROCESSOR_COST_REPEATS times (default 5) alternately;
 // CPU is this process's (every thread: the detector's included), medians reported. The first
 // repeat of each case warms it up and is not counted. Writes bench/results/processor-cost.json.
-import { createHash, randomUUID } from 'node:crypto';
-import { Ajv } from 'ajv';
-import { Counter, Histogram, Registry } from 'prom-client';
+import { randomUUID } from 'node:crypto';
+import { Registry } from 'prom-client';
 import { ResponseCache, createRedis } from '@sps/cache';
 import { HEADERS, JSON_CONTENT_TYPE, topicNames, type PromptRequestMessage } from '@sps/contracts';
 import { BatchingProducer, type RawRecord } from '@sps/kafka';
@@ -43,6 +42,7 @@ import { ensureStack, log, machineInfo, writeResult } from './lib/env.js';
 import { median } from './lib/load.js';
 import { invoicePrompt } from './lib/pipeline.js';
 import { round } from './lib/procs.js';
+import { requiredWork } from './lib/required-work.js';
 
 const CONFIG = {
   requests: Number(process.env.PROCESSOR_COST_REQUESTS ?? 40_000),
@@ -120,29 +120,19 @@ function ours() {
     processor.handle({ ...record, value: decode(record) } as Parameters<RequestProcessor['handle']>[0]);
 }
 
-/** The product's required work alone, the cheapest way (as floor-skeleton-worker.ts's). */
-function requiredWork() {
-  const ajv = new Ajv({ allErrors: true });
-  const validators = new Map<string, ReturnType<typeof ajv.compile>>();
-  const registry = new Registry();
-  const requests = new Counter({ name: 'r', help: 'r', labelNames: ['status'], registers: [registry] });
-  const duration = new Histogram({ name: 'd', help: 'd', labelNames: ['status'], registers: [registry] });
+/** The product's required work alone, the cheapest way (bench/lib/required-work.ts, as the skeleton+work floor's). */
+function requiredWorkCase() {
+  const work = requiredWork((request) => request.schema as object);
   return async (record: RawRecord) => {
     const started = performance.now();
     const request = JSON.parse(record.value!.toString('utf8')) as PromptRequestMessage;
     const language = languages.detect(request.prompt);
-    const text = JSON.stringify(request.schema);
-    let validate = validators.get(text);
-    if (!validate) validators.set(text, (validate = ajv.compile(request.schema as object)));
+    const validate = work.validatorFor(request);
     const data = JSON.parse(ANSWER) as unknown;
     if (!validate(data)) throw new Error('invalid');
     const output = { data, output_format: 'json', original_language: await language };
-    const key = createHash('sha256')
-      .update(JSON.stringify([request.prompt, request.schema]))
-      .digest('hex');
-    await redis.set(`sps:bench-cost:${key}`, JSON.stringify(output), 'EX', 60);
-    requests.inc({ status: 'succeeded' });
-    duration.observe({ status: 'succeeded' }, (performance.now() - started) / 1000);
+    await redis.set(`sps:bench-cost:${work.workKey(request)}`, JSON.stringify(output), 'EX', 60);
+    work.count(started);
     Buffer.from(JSON.stringify({ request_id: request.request_id, output, prompt: request.prompt }));
   };
 }
@@ -158,7 +148,7 @@ async function cpuPerRequest(handle: (record: RawRecord) => Promise<void>): Prom
 
 const chosen = (process.env.PROCESSOR_COST_CASES ?? 'ours,required_work').split(',');
 const cases = Object.fromEntries(
-  Object.entries({ ours, required_work: requiredWork })
+  Object.entries({ ours, required_work: requiredWorkCase })
     .filter(([name]) => chosen.includes(name))
     .map(([name, make]) => [name, make()]),
 );

@@ -117,8 +117,10 @@ describe('broker kill -9 under load (private Kafka; real Postgres, Redis; fake p
     // request was queued and its result can be read later, so it is an acknowledgement as well.
     const late = byStatus.get(504) ?? [];
     for (const o of late) expect(o.body.error?.details?.request_id).toBeTruthy();
-    const okIds = [...ok.map((o) => o.requestId!), ...late.map((o) => o.body.error!.details!.request_id!)];
-    expect(new Set(okIds).size).toBe(ok.length + late.length);
+    const acknowledged = [...ok, ...late];
+    const idOf = (o: Outcome) => o.requestId ?? o.body.error!.details!.request_id!;
+    const okIds = acknowledged.map(idOf);
+    expect(new Set(okIds).size).toBe(acknowledged.length);
     // Measured from when the last client call ended. After a long outage the processor first has
     // to rejoin its group and work through the backlog of 504s, so the wait is generous; what the
     // test proves is that no row is missing, and when one is, it says which and what its call got.
@@ -129,17 +131,19 @@ describe('broker kill -9 under load (private Kafka; real Postgres, Redis; fake p
           pipeline.db,
         )
       ).rows;
-    let rows = await rowsOf();
-    const waitUntilMs = Date.now() + 120_000;
-    while (rows.length < okIds.length && Date.now() < waitUntilMs) {
-      await new Promise((resolve) => setTimeout(resolve, 250));
-      rows = await rowsOf();
-    }
+    const rows = await waitUntil(
+      async () => {
+        const found = await rowsOf();
+        return found.length === okIds.length ? found : undefined;
+      },
+      120_000,
+      'a row for every acknowledged request',
+    ).catch(() => rowsOf()); // what is there by then: the missing ones are named below
     const stored = new Set(rows.map((r) => r.request_id));
-    const missing = [...ok, ...late]
-      .filter((o) => !stored.has(o.requestId ?? o.body.error!.details!.request_id!))
+    const missing = acknowledged
+      .filter((o) => !stored.has(idOf(o)))
       .map((o) => ({
-        request_id: o.requestId ?? o.body.error?.details?.request_id,
+        request_id: idOf(o),
         status: o.status,
         sent_ms_after_kill: o.at - killedAt,
         sent_ms_after_restart: o.at - restartedAt,

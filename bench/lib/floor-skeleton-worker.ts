@@ -21,13 +21,11 @@ import { createRedis } from '@sps/cache';
 import { HEADERS, JSON_CONTENT_TYPE } from '@sps/contracts';
 import { BatchingProducer, ConcurrentRunner, DeadLetters, toHeaders, type OutgoingRecord } from '@sps/kafka';
 import { LanguageDetector } from '@sps/processing';
-import { Ajv } from 'ajv';
-import { createHash } from 'node:crypto';
 import OpenAI from 'openai';
-import { Counter, Histogram, Registry } from 'prom-client';
 import { createHttpClient } from '../../libs/llm/src/providers/http-client.js';
 import { chatBody } from './floor-openai.js';
 import { INVOICE_SCHEMA } from './pipeline.js';
+import { requiredWork } from './required-work.js';
 import { requiredEnv, skeletonKafka } from './floor-skeleton-process.js';
 
 const env = requiredEnv;
@@ -65,50 +63,25 @@ interface Request {
 }
 
 /** The product's required work per answer (SKELETON_REQUIRED_WORK=1), or nothing. */
-async function requiredWork() {
+async function requiredWorkOf() {
   const setting = process.env.SKELETON_REQUIRED_WORK ?? '0';
   if (setting === '0') return undefined;
   const parts = new Set(setting === '1' ? ['validate', 'detect', 'cache', 'metrics'] : setting.split(','));
   const languages = new LanguageDetector();
   if (parts.has('detect')) await languages.start();
-  const ajv = new Ajv({ allErrors: true });
-  // The provider is asked for INVOICE_SCHEMA (chatBody), so that is what its answers are checked
-  // against; the lookup is by the request's own schema, as a service receiving schemas must.
-  const validators = new Map<string, ReturnType<typeof ajv.compile>>();
-  const registry = new Registry();
-  const requests = new Counter({
-    name: 'requests',
-    help: 'x',
-    labelNames: ['status'],
-    registers: [registry],
-  });
-  const duration = new Histogram({
-    name: 'duration',
-    help: 'x',
-    labelNames: ['status'],
-    registers: [registry],
-  });
+  // The provider is asked for INVOICE_SCHEMA (chatBody), so that is what its answers are checked against.
+  const shared = requiredWork(() => INVOICE_SCHEMA);
   return {
-    validatorFor(request: Request) {
-      const text = JSON.stringify(request.schema);
-      let validate = validators.get(text);
-      if (!validate) validators.set(text, (validate = ajv.compile(INVOICE_SCHEMA)));
-      return validate;
-    },
+    validatorFor: shared.validatorFor,
     parts,
     detect: (prompt: string) => (parts.has('detect') ? languages.detect(prompt) : undefined),
-    workKey: (request: Request) =>
-      createHash('sha256')
-        .update(JSON.stringify([request.prompt, request.schema]))
-        .digest('hex'),
+    workKey: shared.workKey,
     count(started: number) {
-      if (!parts.has('metrics')) return;
-      requests.inc({ status: 'succeeded' });
-      duration.observe({ status: 'succeeded' }, (performance.now() - started) / 1000);
+      if (parts.has('metrics')) shared.count(started);
     },
   };
 }
-const work = await requiredWork();
+const work = await requiredWorkOf();
 
 const runner = new ConcurrentRunner<Request>({
   kafka,

@@ -137,6 +137,9 @@ const ResponseBase = Response as unknown as new (
   readonly statusText: string;
 };
 
+/** As fetch decodes a body: UTF-8, a leading byte order mark dropped, malformed bytes replaced. */
+const UTF8 = new TextDecoder();
+
 /**
  * A standard Response over bytes already read, that hands them over without a web stream. Built
  * with a body, undici's Response wraps it in a ReadableStream (on Node 20 each one is made
@@ -148,9 +151,6 @@ const ResponseBase = Response as unknown as new (
  * bench/provider-call.ts, CPU µs per call, this machine, old and new run alternately: OpenAI SDK
  * at 64 calls at once 649, 588 → 263, 384; one at a time 662, 727 → 533, 416; Gemini 625 → 327.
  */
-/** As fetch decodes a body: UTF-8, a leading byte order mark dropped, malformed bytes replaced. */
-const UTF8 = new TextDecoder();
-
 class BufferedResponse extends ResponseBase {
   readonly #bytes: Buffer;
   #used = false;
